@@ -1,0 +1,131 @@
+"""Bytes -> validated, pseudonymized records, or a DecodeError with a bounded reason label.
+
+The only place that sees clear-text identifiers: they are hashed here and dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from pydantic import ValidationError
+
+from stream.agencies import AgencyRegistry
+from stream.contract import QueryIn, ResponseIn
+from stream.errors import DecodeError
+from stream.pseudonymize import Pseudonymizer
+from stream.records import Query, Response
+
+# Bounded set of dead-letter reasons: they become a metric label.
+DLQ_REASONS: tuple[str, ...] = (
+    "too_large",
+    "invalid_utf8",
+    "invalid_json",
+    "not_an_object",
+    "unknown_schema",
+    "schema_violation",
+    "timestamp_out_of_range",
+)
+
+_MIN_TS = datetime(2000, 1, 1).timestamp()
+_MAX_TS = datetime(2100, 1, 1).timestamp()
+
+
+def parse_ts(value: str) -> float:
+    return datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00")).timestamp()
+
+
+class Decoder:
+    def __init__(
+        self,
+        pseudonymizer: Pseudonymizer,
+        registry: AgencyRegistry,
+        max_bytes: int = 256 * 1024,
+        max_future_s: float | None = None,
+    ) -> None:
+        self._p = pseudonymizer
+        self._registry = registry
+        self._max_bytes = max_bytes
+        self._max_future_s = max_future_s
+
+    def decode(self, raw: bytes, now: float | None = None) -> Query | Response:
+        """Validate one message. `now` (wall clock) bounds how far in the future `ts` may be."""
+        if len(raw) > self._max_bytes:
+            raise DecodeError("too_large", f"{len(raw)} bytes > {self._max_bytes}")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DecodeError("invalid_utf8", f"at byte {exc.start}") from None
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise DecodeError("invalid_json", str(exc)[:200]) from None
+        if not isinstance(obj, dict):
+            raise DecodeError("not_an_object", type(obj).__name__)
+        kind = obj.get("schema")
+        try:
+            if kind == "dmvq.query.v1":
+                event: Query | Response = self._query(QueryIn.model_validate(obj))
+            elif kind == "dmvq.response.v1":
+                event = self._response(ResponseIn.model_validate(obj))
+            else:
+                raise DecodeError("unknown_schema", repr(kind)[:80])
+        except ValidationError as exc:
+            raise DecodeError("schema_violation", _describe(exc)) from None
+        if not _MIN_TS <= event.ts < _MAX_TS or (
+            now is not None and self._max_future_s is not None and event.ts > now + self._max_future_s
+        ):
+            raise DecodeError("timestamp_out_of_range", f"ts={event.ts:.0f}")
+        return event
+
+    def _query(self, m: QueryIn) -> Query:
+        s = m.search
+        subject = self._p.subject_key(s.mode, s.subject_key, s.name, s.dob, s.oln, s.plate)
+        return Query(
+            event_id=m.event_id,
+            ts=parse_ts(m.ts),
+            source=m.source,
+            message_key=m.message_key,
+            ori=m.originating_ori,
+            agency=self._registry.resolve(m.originating_ori, m.agency),
+            destinations=tuple(m.destinations),
+            search_mode=s.mode,
+            subject_key=subject,
+            pattern=s.pattern,
+            operator_id=m.operator_id,
+            parent_query_id=m.parent_query_id,
+            purpose_code=m.purpose_code,
+            reason_code=m.reason_code,
+            has_case_number=bool(m.case_number and m.case_number.strip()),
+            predicate=m.legal_predicate.type if m.legal_predicate else "none",
+            image_requested=m.image_requested,
+            ssn_placeholder=s.ssn_last5 == "99999",
+            has_application=bool(m.in_person_application_id),
+            origin_tz=m.origin_tz,
+        )
+
+    @staticmethod
+    def _response(m: ResponseIn) -> Response:
+        return Response(
+            event_id=m.event_id,
+            ts=parse_ts(m.ts),
+            in_reply_to=m.in_reply_to,
+            responding_state=m.responding_state,
+            outcome=m.outcome,
+            message_key=m.message_key,
+            policy_rule_id=m.policy_rule_id,
+            record_count=m.record_count,
+            photo_returned=m.photo_returned,
+            face_candidates=m.face_candidates,
+            record_flags=tuple(m.record_flags),
+            latency_ms=m.latency_ms,
+        )
+
+
+def _describe(exc: ValidationError) -> str:
+    """Field paths and error types only: never echo input values (they may be personal data)."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:5]:
+        loc = ".".join(str(x) for x in err["loc"])
+        parts.append(f"{loc}: {err['type']}")
+    return "; ".join(parts)[:500]
