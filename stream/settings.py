@@ -99,11 +99,14 @@ class PseudonymSettings(_Section):
 class RuntimeSettings(_Section):
     allowed_lateness_s: float = Field(300.0, ge=0, le=86_400, description="Watermark lag behind the newest event time.")
     max_future_skew_s: float = Field(600.0, ge=0, description="Events this far ahead of the wall clock are dead-lettered.")
-    join_window_s: float = Field(120.0, gt=0, le=3600, description="How long a response waits for its query.")
+    join_window_s: float = Field(600.0, gt=0, le=3600, description="How long (event time) a response waits for its query.")
+    dedup_horizon_s: float = Field(3600.0, gt=0, description="Event-time horizon of redelivery dedup.")
     dedup_capacity: int = Field(2_000_000, ge=1000, description="Event ids remembered for redelivery dedup.")
     checkpoint_interval_s: float = Field(2.0, gt=0, le=600, description="Seconds between checkpoints/commits.")
     max_message_bytes: int = Field(262_144, ge=1024, description="Larger messages are dead-lettered.")
-    idle_close_s: float = Field(60.0, gt=0, description="Wall-clock idle time after which event time is advanced.")
+    idle_close_s: float = Field(
+        30.0, gt=0, description="Wall-clock idle seconds after which event time follows the wall clock."
+    )
     registry_path: Path | None = Field(None, description="Agency registry (JSONL); overrides the policy's.")
 
 
