@@ -29,7 +29,9 @@ def version() -> None:
 
 
 # Command families (each module defines `register(app)`).
-_FAMILIES: list[str] = []
+_FAMILIES: list[str] = [
+    "stream.runtime_cli",
+]
 
 
 def _register_families() -> None:

@@ -1,0 +1,310 @@
+"""`dmvwatch run`: the consumer-group worker (confluent-kafka) around the pure pipeline.
+
+Loop: consume a batch -> decode (bad input to the dead-letter topic, counted) -> per-partition
+pipeline -> alerts written idempotently to Redis -> every checkpoint interval, one Redis transaction
+with pipeline state + offsets + monthly aggregate increments -> commit offsets to Kafka. Redis down:
+partitions pause, nothing is dropped, the loop retries. SIGTERM: finish the batch, flush, checkpoint,
+commit, leave the group.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from stream.app import Core
+from stream.checkpoint import CheckpointStore
+from stream.errors import DecodeError, SinkUnavailable
+from stream.findings import Alert, to_alert
+from stream.pipeline import Pipeline
+
+log = logging.getLogger("dmvwatch.worker")
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, SinkUnavailable)
+
+
+@dataclass
+class PartitionTask:
+    topic: str
+    partition: int
+    pipeline: Pipeline
+    aggregator: Any
+    next_offset: int | None = None
+    saved_offset: int | None = None
+    last_event_wall: float = field(default_factory=time.time)
+    last_advance_wall: float = field(default_factory=time.time)  # last time event time moved
+    unsaved: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def take_delta(self) -> dict[str, dict[str, int]]:
+        for month, delta in self.aggregator.drain().items():
+            bucket = self.unsaved.setdefault(month, {})
+            for k, v in delta.items():
+                bucket[k] = bucket.get(k, 0) + v
+        return self.unsaved
+
+
+class Worker:
+    def __init__(
+        self,
+        core: Core,
+        redis_client: redis.Redis,
+        metrics: Any,
+        alert_store: Any,
+        aggregate_store: Any,
+        aggregator_factory: Callable[[], Any],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.core = core
+        s = core.settings
+        self.settings = s
+        self.redis = redis_client
+        self.metrics = metrics
+        self.alerts = alert_store
+        self.aggregates = aggregate_store
+        self.new_aggregator = aggregator_factory
+        self.clock = clock
+        self.ckpt = CheckpointStore(redis_client, s.redis.key_prefix, s.kafka.group_id)
+        self.tasks: dict[tuple[str, int], PartitionTask] = {}
+        self.pending: list[tuple[Alert, float]] = []
+        self.paused = False
+        self._last_ckpt = clock()
+        self._retry_at = 0.0
+        base = s.kafka.client_config()
+        self.consumer = Consumer({
+            **base,
+            "group.id": s.kafka.group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 1_000,
+            "fetch.min.bytes": 1,
+            "queued.max.messages.kbytes": 65_536,
+        })
+        self.producer = Producer({
+            **base, "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
+        })
+
+    # -- partition lifecycle -----------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            offset, state = self._retry_redis(lambda tp=tp: self.ckpt.load(tp.topic, tp.partition))
+            aggregator = self.new_aggregator()
+            pipeline = self.core.new_pipeline(
+                [self.metrics, aggregator],
+                on_late=self.metrics.late_event,
+                on_duplicate=self.metrics.duplicate,
+            )
+            if state:
+                pipeline.restore(state)
+            task = PartitionTask(tp.topic, tp.partition, pipeline, aggregator, offset, offset)
+            self.tasks[(tp.topic, tp.partition)] = task
+            if offset is not None:
+                tp.offset = offset
+            log.info("assigned %s[%d] from offset %s", tp.topic, tp.partition, offset)
+        consumer.assign(partitions)
+        if self.paused:
+            consumer.pause(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        try:
+            self._flush_alerts(force=True)
+            self._checkpoint()
+        except REDIS_ERRORS:
+            log.warning("revoked while Redis is down: the next owner resumes from the last checkpoint")
+        for tp in partitions:
+            self.tasks.pop((tp.topic, tp.partition), None)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self.tasks.pop((tp.topic, tp.partition), None)
+
+    def _retry_redis(self, fn: Callable[[], Any]) -> Any:
+        delay = 0.2
+        while True:
+            try:
+                result = fn()
+                self.metrics.set_redis_up(True)
+                return result
+            except REDIS_ERRORS:
+                self.metrics.set_redis_up(False)
+                log.warning("Redis unavailable; retrying in %.1fs", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    # -- main loop ---------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        k = self.settings.kafka
+        self.consumer.subscribe(
+            list(k.input_topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        try:
+            while not stop.is_set():
+                self.step()
+        finally:
+            self.shutdown()
+
+    def step(self) -> int:
+        """One batch: consume, process, flush alerts, maybe checkpoint. Returns messages handled."""
+        k = self.settings.kafka
+        msgs = self.consumer.consume(k.batch_size, k.poll_timeout_s)
+        started = time.perf_counter()
+        now = self.clock()
+        handled = 0
+        for msg in msgs:
+            if msg.error() is not None:
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", msg.error())
+                continue
+            task = self.tasks.get((msg.topic(), msg.partition()))
+            if task is not None:
+                self._handle(task, msg, now)
+                handled += 1
+        if handled:
+            self.metrics.observe_batch(time.perf_counter() - started, handled)
+        self._idle_ticks(now)
+        self._flush_alerts()
+        if now - self._last_ckpt >= self.settings.runtime.checkpoint_interval_s:
+            self._try_checkpoint()
+        return handled
+
+    def _handle(self, task: PartitionTask, msg: Message, now: float) -> None:
+        raw = msg.value() or b""
+        try:
+            event = self.core.decoder.decode(raw, now)
+        except DecodeError as exc:
+            self._dead_letter(msg, raw, exc)
+        else:
+            task.last_event_wall = task.last_advance_wall = now
+            self._raise(task, task.pipeline.process(event), now, msg.timestamp()[1] / 1000.0)
+        task.next_offset = msg.offset() + 1
+
+    def _raise(self, task: PartitionTask, findings: list[Any], now: float, appended: float) -> None:
+        for f in findings:
+            alert = to_alert(f, self.core.policy.version, now, self.settings.alerts.runbook_base_url)
+            task.aggregator.on_alert(alert)
+            self.metrics.alert(alert.detector, alert.severity)
+            self.pending.append((alert, appended))
+
+    def _dead_letter(self, msg: Message, raw: bytes, exc: DecodeError) -> None:
+        headers = [
+            ("dlq.source.topic", msg.topic().encode()),
+            ("dlq.source.partition", str(msg.partition()).encode()),
+            ("dlq.source.offset", str(msg.offset()).encode()),
+            ("dlq.error.class", exc.reason.encode()),
+            ("dlq.error.message", exc.detail.encode("utf-8", "replace")[:1000]),
+        ]
+        self.producer.produce(
+            self.settings.kafka.dead_letter_topic, value=raw, key=msg.key(), headers=headers
+        )
+        self.producer.poll(0)
+        self.metrics.dead_letter(exc.reason)
+
+    def _idle_ticks(self, now: float) -> None:
+        idle = self.settings.runtime.idle_close_s
+        for task in self.tasks.values():
+            quiet = now - task.last_advance_wall
+            if quiet >= idle and task.pipeline.max_ts != float("-inf"):
+                # No event for a while: event time follows the wall clock, so idle windows still close
+                # and a silent feed is noticed.
+                findings = task.pipeline.tick(task.pipeline.max_ts + quiet)
+                task.last_advance_wall = now
+                self._raise(task, findings, now, now)
+
+    # -- sinks and checkpoints ---------------------------------------------------------------
+    def _flush_alerts(self, force: bool = False) -> None:
+        if not self.pending or (self.paused and not force and self.clock() < self._retry_at):
+            return
+        started = time.perf_counter()
+        try:
+            self.alerts.write([a for a, _ in self.pending])
+        except REDIS_ERRORS:
+            self._pause()
+            if force:
+                raise
+            return
+        self.metrics.observe_redis_write(time.perf_counter() - started)
+        done = self.clock()
+        for _, appended in self.pending:
+            self.metrics.observe_event_to_alert(max(0.0, done - appended))
+        self.pending.clear()
+        self._resume()
+
+    def _pause(self) -> None:
+        self.metrics.set_redis_up(False)
+        self._retry_at = self.clock() + 1.0
+        if not self.paused:
+            log.warning("Redis unavailable: pausing %d partitions", len(self.tasks))
+            self.consumer.pause([TopicPartition(t, p) for t, p in self.tasks])
+            self.paused = True
+
+    def _resume(self) -> None:
+        self.metrics.set_redis_up(True)
+        if self.paused:
+            log.info("Redis back: resuming %d partitions", len(self.tasks))
+            self.consumer.resume([TopicPartition(t, p) for t, p in self.tasks])
+            self.paused = False
+
+    def _try_checkpoint(self) -> None:
+        if self.pending:
+            return  # alerts first: offsets never run ahead of what is durable
+        try:
+            self._checkpoint()
+        except REDIS_ERRORS:
+            self._pause()
+
+    def _checkpoint(self) -> None:
+        self._last_ckpt = self.clock()
+        dirty = [t for t in self.tasks.values() if t.next_offset is not None and t.next_offset != t.saved_offset]
+        if not dirty:
+            return
+        self.producer.flush(30)  # dead letters durable before their offsets are committed
+        started = time.perf_counter()
+        pipe = self.redis.pipeline(transaction=True)
+        for task in dirty:
+            self.aggregates.stage(pipe, task.take_delta())
+            assert task.next_offset is not None
+            self.ckpt.stage(pipe, task.topic, task.partition, task.next_offset, task.pipeline.snapshot())
+        pipe.execute()
+        self.metrics.observe_checkpoint(time.perf_counter() - started)
+        offsets = []
+        for task in dirty:
+            task.unsaved = {}
+            task.saved_offset = task.next_offset
+            offsets.append(TopicPartition(task.topic, task.partition, task.next_offset))
+        self.consumer.commit(offsets=offsets, asynchronous=False)
+        self._report(dirty)
+
+    def _report(self, tasks: list[PartitionTask]) -> None:
+        now = self.clock()
+        for task in tasks:
+            try:
+                _, high = self.consumer.get_watermark_offsets(
+                    TopicPartition(task.topic, task.partition), timeout=1.0, cached=False
+                )
+            except Exception:  # lag is best-effort telemetry; never fail a checkpoint on it
+                continue
+            lag = max(0, high - (task.next_offset or 0))
+            self.metrics.set_partition(task.topic, task.partition, lag, task.last_event_wall or now)
+            for kind, n in task.pipeline.state_sizes().items():
+                self.metrics.set_state_size(kind, n)
+            if task.pipeline.watermark != float("-inf"):
+                self.metrics.set_watermark(task.pipeline.watermark)
+
+    def shutdown(self) -> None:
+        """Graceful stop: the current batch is done; flush, checkpoint, commit, leave the group."""
+        try:
+            self._flush_alerts(force=True)
+            self._checkpoint()
+        except REDIS_ERRORS:
+            log.error("Redis unavailable at shutdown: resuming from the last checkpoint next time")
+        finally:
+            self.producer.flush(10)
+            self.consumer.close()
