@@ -110,6 +110,26 @@ class RuntimeSettings(_Section):
     registry_path: Path | None = Field(None, description="Agency registry (JSONL); overrides the policy's.")
 
 
+class InhibitRule(_Section):
+    """Alertmanager-style inhibition: open `source` alerts mute `target` alerts with equal `equal` labels."""
+
+    name: str = Field(description="Short rule name, recorded as the reason detail.")
+    source: dict[str, str] = Field(description="Exact label matchers of the muting alert.")
+    target: dict[str, str] = Field(description="Exact label matchers of the muted alert.")
+    equal: list[str] = Field(default_factory=list, description="Labels that must be equal on both.")
+
+
+def _default_inhibit_rules() -> list[InhibitRule]:
+    return [
+        InhibitRule(
+            name="leak_mutes_violation",
+            source={"detector": "policy_leak"},
+            target={"detector": "policy_violation"},
+            equal=["ori", "state"],
+        )
+    ]
+
+
 class AlertSettings(_Section):
     group_wait_s: float = Field(30.0, ge=0, description="Alertmanager-style group_wait, seconds.")
     group_interval_s: float = Field(300.0, ge=0, description="Alertmanager-style group_interval, seconds.")
@@ -120,6 +140,15 @@ class AlertSettings(_Section):
         SecretStr("dev-only-webhook-secret"), description="HMAC-SHA256 key for webhook signatures (secret)."
     )
     runbook_base_url: str = Field("docs/runbooks", description="Prefix of runbook links in alerts.")
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=_default_inhibit_rules,
+        description="Inhibition rules (default: a policy_leak mutes policy_violation for the same ORI and state).",
+    )
+    retry_initial_s: float = Field(1.0, gt=0, description="First delivery retry delay, seconds (doubles).")
+    retry_max_s: float = Field(300.0, gt=0, description="Longest delay between delivery retries, seconds.")
+    delivery_timeout_s: float = Field(5.0, gt=0, le=120, description="HTTP timeout of one delivery, seconds.")
+    notifier_batch: int = Field(200, ge=1, le=10_000, description="Alerts read from the stream per pass.")
+    notifier_poll_s: float = Field(1.0, gt=0, le=60, description="Notifier block/poll time per pass, seconds.")
 
 
 class MetricsSettings(_Section):
