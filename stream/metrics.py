@@ -1,0 +1,415 @@
+"""Prometheus metrics of the monitor: one `Metrics` bundle against an injected `CollectorRegistry`.
+
+Conventions (design principle 7): prefix `dmvwatch_`, base units (seconds), counters end in `_total`,
+help text on every metric, every label value created at zero at start-up (vocabularies in
+`stream.metrics_labels`), and no ORI, operator, subject or plate label. The series count is therefore
+fixed (about 1,400 per worker plus two per assigned partition) whatever the traffic.
+
+The per-event counters (`on_query`, `on_response`, 50k events/s) are plain dict increments read by a
+custom collector at scrape time, which costs a fraction of a locked `.labels(...).inc()`:
+
+    m = Metrics(CollectorRegistry(), worker_id="0")
+    m.on_query(q)                      # hot path
+    m.dead_letter("invalid_json")      # rare paths use ordinary prometheus_client metrics
+    m.serve("127.0.0.1", 9464)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, Metric
+
+from stream import __version__
+from stream import metrics_labels as L
+from stream.contract import CATEGORIES, MESSAGE_KEYS, SOURCES
+from stream.metrics_labels import CounterSpec, CounterTable
+from stream.records import Query, Response
+
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+FAST_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+ALERT_BUCKETS = (0.1, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+MAX_PARTITIONS = 256  # per worker; beyond this, partitions are not exported (bounded cardinality)
+
+
+_DEST_RULE = "a multi-state parent counts under NL, each child under its own state"
+COUNTERS: tuple[CounterSpec, ...] = (
+    CounterSpec(
+        "dmvwatch_queries",
+        "Logical queries (a multi-state family counts once), by source and message key.",
+        ("source", "message_key"),
+        L.product(SOURCES, MESSAGE_KEYS),
+    ),
+    CounterSpec(
+        "dmvwatch_queries_by_category",
+        "Logical queries by requesting agency category.",
+        ("category",),
+        L.product((*CATEGORIES, "unknown")),
+    ),
+    CounterSpec(
+        "dmvwatch_queries_by_component",
+        "Logical queries by federal component ('none' for non-federal requesters).",
+        ("component",),
+        L.product(L.COMPONENTS),
+    ),
+    CounterSpec(
+        "dmvwatch_queries_by_destination",
+        f"Query messages by destination ({_DEST_RULE}).",
+        ("destination",),
+        L.product(L.DESTINATIONS),
+    ),
+    CounterSpec(
+        "dmvwatch_multistate_child_queries", "Per-state child messages of multi-state queries.", (), ((),)
+    ),
+    CounterSpec(
+        "dmvwatch_immigration_queries",
+        "Logical queries by immigration-enforcement requesters, by component and message key.",
+        ("component", "message_key"),
+        L.product(L.IMMIGRATION_LABELS, MESSAGE_KEYS),
+    ),
+    CounterSpec(
+        "dmvwatch_immigration_queries_by_destination",
+        f"Query messages by immigration-enforcement requesters, by component and destination ({_DEST_RULE}).",
+        ("component", "destination"),
+        L.product(L.IMMIGRATION_LABELS, L.DESTINATIONS),
+    ),
+    CounterSpec(
+        "dmvwatch_photo_requests",
+        "Logical queries asking for a photo (IMQ/Y or CPQ), by requester class.",
+        ("requester_class",),
+        L.product(L.REQUESTER_CLASSES),
+    ),
+    CounterSpec(
+        "dmvwatch_photo_requests_by_destination",
+        f"Photo-request messages by destination ({_DEST_RULE}).",
+        ("destination",),
+        L.product(L.DESTINATIONS),
+    ),
+    CounterSpec(
+        "dmvwatch_face_searches",
+        "Logical face-recognition searches, by requester class.",
+        ("requester_class",),
+        L.product(L.REQUESTER_CLASSES),
+    ),
+    CounterSpec(
+        "dmvwatch_face_searches_by_destination",
+        f"Face-search messages by destination ({_DEST_RULE}).",
+        ("destination",),
+        L.product(L.DESTINATIONS),
+    ),
+    CounterSpec(
+        "dmvwatch_responses",
+        "Responses by responding state and result (answered, leak = "
+        "answered although the state's policy blocks it, blocked, unanswered).",
+        ("state", "result"),
+        L.product(L.RESPONDING_STATES, L.RESULTS),
+    ),
+    CounterSpec(
+        "dmvwatch_responses_by_requester",
+        "Responses by requester class of the joined query ('unjoined' when unseen) and result.",
+        ("requester_class", "result"),
+        L.product(L.RESPONSE_CLASSES, L.RESULTS),
+    ),
+    CounterSpec(
+        "dmvwatch_policy_rule_hits",
+        "Responses on which the switch applied a state policy rule, by responding state.",
+        ("state",),
+        L.product(L.RESPONDING_STATES),
+    ),
+    CounterSpec(
+        "dmvwatch_face_candidates",
+        "Face-match candidates returned, by requester class.",
+        ("requester_class",),
+        L.product(L.RESPONSE_CLASSES),
+    ),
+    CounterSpec(
+        "dmvwatch_unmapped_events",
+        "Events whose source or message key is outside the contract (not counted elsewhere).",
+        (),
+        ((),),
+    ),
+)
+
+
+class _Tables:
+    """The hot-path counter tables as one custom collector (read at scrape time)."""
+
+    def __init__(self) -> None:
+        self.by_name = {spec.name: CounterTable(spec) for spec in COUNTERS}
+
+    def describe(self) -> Iterator[Metric]:
+        return (CounterMetricFamily(t.spec.name, t.spec.doc, labels=t.spec.labels) for t in self)
+
+    def collect(self) -> Iterator[Metric]:
+        return (t.family() for t in self)
+
+    def __iter__(self) -> Iterator[CounterTable]:
+        return iter(self.by_name.values())
+
+
+class Metrics:
+    """Every metric the monitor exports. The runtime owns one per worker process."""
+
+    def __init__(self, registry: CollectorRegistry | None = None, worker_id: str = "0") -> None:
+        # `_created` samples would double the series count and no dashboard reads them.
+        prometheus_client.disable_created_metrics()
+        self.registry = r = registry if registry is not None else CollectorRegistry()
+        self._tables = _Tables()
+        r.register(self._tables)
+        t = self._tables.by_name
+        self._queries = t["dmvwatch_queries"].values
+        self._by_category = t["dmvwatch_queries_by_category"].values
+        self._by_component = t["dmvwatch_queries_by_component"].values
+        self._by_destination = t["dmvwatch_queries_by_destination"].values
+        self._children = t["dmvwatch_multistate_child_queries"].values
+        self._immigration = t["dmvwatch_immigration_queries"].values
+        self._immigration_dest = t["dmvwatch_immigration_queries_by_destination"].values
+        self._photo = t["dmvwatch_photo_requests"].values
+        self._photo_dest = t["dmvwatch_photo_requests_by_destination"].values
+        self._face = t["dmvwatch_face_searches"].values
+        self._face_dest = t["dmvwatch_face_searches_by_destination"].values
+        self._responses = t["dmvwatch_responses"].values
+        self._responses_by_class = t["dmvwatch_responses_by_requester"].values
+        self._rule_hits = t["dmvwatch_policy_rule_hits"].values
+        self._candidates = t["dmvwatch_face_candidates"].values
+        self._unmapped = t["dmvwatch_unmapped_events"].values
+        self._latency = Histogram(
+            "dmvwatch_response_latency_seconds",
+            "Query-to-response latency: the switch's latency_ms when given, else response minus query "
+            "event time.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self._build_pipeline_metrics(r)
+        self._build_health_metrics(r)
+        info = Gauge(
+            "dmvwatch_build_info",
+            "Version of the running worker (always 1).",
+            ["version", "worker"],
+            registry=r,
+        )
+        info.labels(__version__, worker_id).set(1)
+        ProcessCollector(registry=r)
+
+    # -- hot path ------------------------------------------------------------------------------
+    def on_query(self, q: Query) -> None:
+        """Count one accepted (deduplicated) query event."""
+        key = (q.source, q.message_key)
+        if key not in self._queries:  # outside the contract's enums: count, never crash
+            self._unmapped[()] += 1
+            return
+        a = q.agency
+        cls = L.requester_class(a)
+        imm = L.immigration_label(a)
+        photo = L.is_photo_request(q)
+        face = L.is_face_search(q)
+        if q.first_of_logical:
+            self._queries[key] += 1
+            self._by_category[(L.bounded(a.category, L.REQUESTER_CLASSES, "unknown"),)] += 1
+            self._by_component[(L.component(a),)] += 1
+            if imm is not None:
+                self._immigration[(imm, q.message_key)] += 1
+            if photo:
+                self._photo[(cls,)] += 1
+            if face:
+                self._face[(cls,)] += 1
+        if q.is_child:
+            self._children[()] += 1
+        for d in L.destinations(q):
+            self._by_destination[(d,)] += 1
+            if imm is not None:
+                self._immigration_dest[(imm, d)] += 1
+            if photo:
+                self._photo_dest[(d,)] += 1
+            if face:
+                self._face_dest[(d,)] += 1
+
+    def on_response(self, r: Response, q: Query | None, leak: bool) -> None:
+        """Count one accepted response; `q` is its joined query (None if unseen), `leak` from policy."""
+        state = L.responding_state(r.responding_state)
+        cls = L.requester_class(q.agency) if q is not None else "unjoined"
+        res = L.result(r, leak)
+        self._responses[(state, res)] += 1
+        self._responses_by_class[(cls, res)] += 1
+        if r.policy_rule_id:
+            self._rule_hits[(state,)] += 1
+        if r.face_candidates:
+            self._candidates[(cls,)] += r.face_candidates
+        if r.latency_ms is not None:
+            self._latency.observe(r.latency_ms / 1000.0)
+        elif q is not None and r.ts >= q.ts:
+            self._latency.observe(r.ts - q.ts)
+
+    # -- pipeline events -------------------------------------------------------------------------
+    def _build_pipeline_metrics(self, r: CollectorRegistry) -> None:
+        self._dlq = _zeroed(
+            Counter(
+                "dmvwatch_dead_letters_total",
+                "Messages sent to the dead-letter topic, by reason.",
+                ["reason"],
+                registry=r,
+            ),
+            L.DLQ_LABELS,
+        )
+        self._dup = Counter(
+            "dmvwatch_duplicates_total", "Redelivered events dropped by event_id dedup.", registry=r
+        )
+        self._late = _zeroed(
+            Counter(
+                "dmvwatch_late_events_total",
+                "Events older than the watermark (taken the late path), by kind.",
+                ["kind"],
+                registry=r,
+            ),
+            L.LATE_KINDS,
+        )
+        self._alerts_c = Counter(
+            "dmvwatch_alerts_total",
+            "Alerts raised, by detector and severity.",
+            ["detector", "severity"],
+            registry=r,
+        )
+        self._alerts = {k: self._alerts_c.labels(*k) for k in L.product(L.DETECTOR_LABELS, L.SEVERITIES)}
+        self._stages_c = Counter(
+            "dmvwatch_alert_stage_decisions_total",
+            "Decisions of the alert stages (dedup, silence, inhibit, ...), by detector, stage and decision.",
+            ["detector", "stage", "decision"],
+            registry=r,
+        )
+        self._stages = {
+            k: self._stages_c.labels(*k)
+            for k in L.product(L.DETECTOR_LABELS, L.ALERT_STAGES, L.STAGE_DECISIONS)
+        }
+
+    def dead_letter(self, reason: str) -> None:
+        self._dlq[L.bounded(reason, L.DLQ_LABELS)].inc()
+
+    def duplicate(self) -> None:
+        self._dup.inc()
+
+    def late_event(self, kind: str) -> None:
+        self._late[L.bounded(kind, L.LATE_KINDS, "query")].inc()
+
+    def alert(self, detector: str, severity: str) -> None:
+        key = (L.bounded(detector, L.DETECTOR_LABELS), L.bounded(severity, L.SEVERITIES, "info"))
+        self._alerts[key].inc()
+
+    def stage_decision(self, detector: str, stage: str, decision: str) -> None:
+        key = (L.bounded(detector, L.DETECTOR_LABELS), stage, decision)
+        child = self._stages.get(key)
+        if child is None:  # an unforeseen stage or decision: admitted up to a small cap
+            if len(self._stages) >= L.MAX_STAGE_SERIES:
+                key = (key[0], "other", "other")
+            child = self._stages.get(key) or self._stages.setdefault(key, self._stages_c.labels(*key))
+        child.inc()
+
+    # -- throughput, latency, health ---------------------------------------------------------------
+    def _build_health_metrics(self, r: CollectorRegistry) -> None:
+        self._events = Counter(
+            "dmvwatch_events_processed_total", "Messages consumed and processed (all batches).", registry=r
+        )
+        self._batch_s = Histogram(
+            "dmvwatch_batch_duration_seconds",
+            "Wall time to process one batch.",
+            buckets=FAST_BUCKETS,
+            registry=r,
+        )
+        self._batch_n = Histogram(
+            "dmvwatch_batch_size_messages",
+            "Messages per processed batch.",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=r,
+        )
+        self._e2a = Histogram(
+            "dmvwatch_event_to_alert_seconds",
+            "Wall time from consuming the event that completed a finding to writing its alert.",
+            buckets=ALERT_BUCKETS,
+            registry=r,
+        )
+        self._ckpt = Histogram(
+            "dmvwatch_checkpoint_duration_seconds",
+            "Wall time of one checkpoint (state snapshot and offset commit).",
+            buckets=FAST_BUCKETS,
+            registry=r,
+        )
+        self._redis_w = Histogram(
+            "dmvwatch_redis_write_duration_seconds",
+            "Wall time of one Redis alert-store write.",
+            buckets=FAST_BUCKETS,
+            registry=r,
+        )
+        self._lag_g = Gauge(
+            "dmvwatch_consumer_lag_messages",
+            "Consumer lag (high watermark minus position) per assigned partition.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self._progress_g = Gauge(
+            "dmvwatch_partition_last_progress_timestamp_seconds",
+            "Wall time (epoch seconds) a partition last made progress.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self._partitions: dict[tuple[str, int], tuple[Gauge, Gauge]] = {}
+        self._state_g = Gauge(
+            "dmvwatch_detector_state_keys", "Live keys held by each detector.", ["detector"], registry=r
+        )
+        self._state = _zeroed(self._state_g, L.DETECTOR_LABELS)
+        self._redis_up = Gauge(
+            "dmvwatch_redis_up", "1 when the last Redis operation succeeded, else 0.", registry=r
+        )
+        self._watermark = Gauge(
+            "dmvwatch_watermark_timestamp_seconds",
+            "Event-time watermark (epoch seconds); 0 before the first event.",
+            registry=r,
+        )
+
+    def observe_batch(self, seconds: float, size: int) -> None:
+        self._batch_s.observe(seconds)
+        self._batch_n.observe(size)
+        self._events.inc(size)
+
+    def observe_event_to_alert(self, seconds: float) -> None:
+        self._e2a.observe(seconds)
+
+    def observe_checkpoint(self, seconds: float) -> None:
+        self._ckpt.observe(seconds)
+
+    def observe_redis_write(self, seconds: float) -> None:
+        self._redis_w.observe(seconds)
+
+    def set_partition(self, topic: str, partition: int, lag: int, last_progress_ts: float) -> None:
+        children = self._partitions.get((topic, partition))
+        if children is None:
+            if len(self._partitions) >= MAX_PARTITIONS:
+                return
+            labels = (topic, str(partition))
+            children = self._partitions[(topic, partition)] = (
+                self._lag_g.labels(*labels),
+                self._progress_g.labels(*labels),
+            )
+        children[0].set(max(lag, 0))
+        children[1].set(last_progress_ts)
+
+    def set_state_size(self, detector: str, n: int) -> None:
+        self._state[L.bounded(detector, L.DETECTOR_LABELS)].set(n)
+
+    def set_redis_up(self, up: bool) -> None:
+        self._redis_up.set(1 if up else 0)
+
+    def set_watermark(self, seconds: float) -> None:
+        self._watermark.set(seconds)
+
+    def serve(self, host: str, port: int) -> None:
+        """Start the HTTP exporter (a daemon thread) for this registry only."""
+        prometheus_client.start_http_server(port, addr=host, registry=self.registry)
+
+    def series_count(self) -> int:
+        return sum(len(m.samples) for m in self.registry.collect())
+
+
+def _zeroed(metric: Counter | Gauge, values: tuple[str, ...]) -> dict[str, Counter | Gauge]:
+    return {v: metric.labels(v) for v in values}
