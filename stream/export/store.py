@@ -1,0 +1,93 @@
+"""Where monthly counters live: a Redis hash per month, or a JSON file for offline replays.
+
+Redis layout (prefix `dmvq` by default):
+    <prefix>:agg:<YYYY-MM>   hash, counter key -> integer (keys: see `stream.aggregates`)
+    <prefix>:agg:months      set of months that have counters
+
+`stage()` only queues commands on a pipeline the caller owns: the runtime wraps aggregates, alerts and
+checkpoint offsets in one MULTI/EXEC, so either all of a checkpoint lands or none of it does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from stream.aggregates import Delta, merge_into
+
+FILE_FORMAT = "dmvq.aggregates.v1"
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def check_month(month: str) -> str:
+    if not _MONTH.match(month):
+        raise ValueError(f"month must be YYYY-MM, got {month!r}")
+    return month
+
+
+class AggregateStore:
+    def __init__(self, client: redis.Redis, prefix: str = "dmvq") -> None:
+        self._r = client
+        self._prefix = prefix
+
+    def key(self, month: str) -> str:
+        return f"{self._prefix}:agg:{check_month(month)}"
+
+    @property
+    def months_key(self) -> str:
+        return f"{self._prefix}:agg:months"
+
+    def stage(self, pipe: redis.client.Pipeline, delta: Delta) -> None:
+        """Queue HINCRBYs for `delta` on the caller's (transactional) pipeline; executes nothing."""
+        for month in sorted(delta):
+            counters = delta[month]
+            if not counters:
+                continue
+            key = self.key(month)
+            pipe.sadd(self.months_key, month)
+            for field in sorted(counters):
+                inc = counters[field]
+                if inc:
+                    pipe.hincrby(key, field, inc)
+
+    def read(self, month: str) -> dict[str, int]:
+        raw: dict[Any, Any] = self._r.hgetall(self.key(month))  # type: ignore[assignment]
+        return {_text(k): int(v) for k, v in raw.items()}
+
+    def months(self) -> list[str]:
+        raw: set[Any] = self._r.smembers(self.months_key)  # type: ignore[assignment]
+        return sorted(_text(m) for m in raw)
+
+    def read_all(self) -> Delta:
+        return {m: self.read(m) for m in self.months()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def dump_json(path: Path, months: Delta) -> None:
+    """Write counters for every month; sorted keys make the file byte-stable."""
+    doc = {"format": FILE_FORMAT, "months": {m: dict(sorted(c.items())) for m, c in sorted(months.items())}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=0, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_json(path: Path) -> Delta:
+    """Read a file written by `dump_json` (or by `dmvwatch replay --aggregates-out`); ValueError if bad."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: not an aggregates file")
+    # Also accept the bare `{month: counters}` mapping (what `orjson.dumps(drained)` gives).
+    months = doc["months"] if doc.get("format") == FILE_FORMAT else doc
+    out: Delta = {}
+    for month, counters in months.items():
+        check_month(month)
+        merge_into(out, {month: {str(k): int(v) for k, v in counters.items()}})
+    return out

@@ -1,0 +1,81 @@
+"""All tables of a month, starting with the headline figures (report cards, `summary`, trend)."""
+
+from __future__ import annotations
+
+from stream.aggregates import OUTCOME_CLASSES
+from stream.export import tables as t
+from stream.export.tables import Table, agency_info, is_immigration, parse
+
+
+def summary_figures(counters: dict[str, int]) -> dict[str, int]:
+    """Headline numbers of one month (also used for the trend over months)."""
+    fam = parse(counters)
+    info = agency_info(fam)
+    out = dict.fromkeys(SUMMARY_METRICS, 0)
+    for (ori, comp, _m, photo, face), n in fam.get("l", []):
+        out["logical_queries"] += n
+        if is_immigration(comp, info.get(ori, ("", comp, 0))[2]):
+            out["immigration_logical_queries"] += n
+        out["photo_requests"] += n * int(photo)
+        out["face_searches"] += n * int(face)
+    for _k, n in fam.get("a", []):
+        out["query_events"] += n
+    for (ori, comp, dest, _m), n in fam.get("q", []):
+        # Per-state requests: the NL broadcast itself is not a request to a state (its children are).
+        if dest != "NL" and is_immigration(comp, info.get(ori, ("", comp, 0))[2]):
+            out["immigration_requests"] += n
+    for (ori, comp, _s, outcome), n in fam.get("o", []):
+        out["responses"] += n
+        out[outcome] += n
+        if is_immigration(comp, info.get(ori, ("", comp, 0))[2]):
+            out[f"immigration_{outcome}"] += n
+    for _k, n in fam.get("pr", []):
+        out["photos_returned"] += n
+    for (_d, _s, _st), n in fam.get("al", []):
+        out["alerts_raised"] += n
+    for (_d, what), n in fam.get("ak", []):
+        out["alerts_acknowledged"] += n if what == "n" else 0
+    return out
+
+
+SUMMARY_METRICS: tuple[str, ...] = (
+    "logical_queries",
+    "query_events",
+    "responses",
+    *OUTCOME_CLASSES,
+    "photo_requests",
+    "photos_returned",
+    "face_searches",
+    "immigration_logical_queries",
+    "immigration_requests",
+    *(f"immigration_{o}" for o in OUTCOME_CLASSES),
+    "alerts_raised",
+    "alerts_acknowledged",
+)
+
+
+def summary(month: str, counters: dict[str, int]) -> Table:
+    figures = summary_figures(counters)
+    return Table(
+        "summary",
+        "Headline figures",
+        ("month", "metric", "value"),
+        frozenset({"value"}),
+        [(month, k, figures[k]) for k in SUMMARY_METRICS],
+    )
+
+
+def build_tables(month: str, counters: dict[str, int]) -> list[Table]:
+    """All tables for one month, in a fixed order."""
+    fam = parse(counters)
+    info = agency_info(fam)
+    return [
+        summary(month, counters),
+        t.agencies(month, fam, info),
+        t.component_state(month, fam, info),
+        t.state_outcome(month, fam),
+        t.message_keys(month, fam),
+        t.photo_face(month, fam),
+        t.alerts(month, fam),
+        t.alert_handling(month, fam),
+    ]
