@@ -25,6 +25,7 @@ DLQ_REASONS: tuple[str, ...] = (
     "unknown_schema",
     "schema_violation",
     "timestamp_out_of_range",
+    "internal_corrupt",  # an internal (repartition) record that cannot be read back
 )
 
 _MIN_TS = datetime(2000, 1, 1).timestamp()

@@ -41,7 +41,7 @@ class PipelineConfig:
     dedup_horizon_s: float = 3600.0
     dedup_capacity: int = 2_000_000
     tick_s: float = 60.0  # watermark granularity handed to detectors (deterministic points)
-    scope: str = "all"  # all | agency | subject
+    scope: str = "all"  # all | agency | subject | none
 
 
 def build_detectors(policy: Any, scope: str = "all") -> list[Detector]:
@@ -51,6 +51,8 @@ def build_detectors(policy: Any, scope: str = "all") -> list[Detector]:
         if scope == "agency" and kind in SUBJECT_SCOPED:
             continue
         if scope == "subject" and kind not in SUBJECT_SCOPED:
+            continue
+        if scope == "none":
             continue
         params = cls.params_model(**policy.detector_params(kind))
         if params.enabled:

@@ -55,9 +55,7 @@ class Replayer:
         self.result = ReplayResult()
         self.aggregator = aggregator
         observers = [aggregator] if aggregator is not None else []
-        self.pipeline: Pipeline = core.new_pipeline(
-            observers, on_late=self._late, on_duplicate=self._dup
-        )
+        self.pipeline: Pipeline = core.new_pipeline(observers, on_late=self._late, on_duplicate=self._dup)
 
     def _late(self, kind: str) -> None:
         self.result.late += 1
@@ -72,10 +70,17 @@ class Replayer:
         except DecodeError as exc:
             res.dead_letters[exc.reason] += 1
             if dlq_out is not None:
-                dlq_out.write(orjson.dumps({
-                    "reason": exc.reason, "detail": exc.detail, "origin": origin,
-                    "raw_b64": base64.b64encode(raw).decode(),
-                }) + b"\n")
+                dlq_out.write(
+                    orjson.dumps(
+                        {
+                            "reason": exc.reason,
+                            "detail": exc.detail,
+                            "origin": origin,
+                            "raw_b64": base64.b64encode(raw).decode(),
+                        }
+                    )
+                    + b"\n"
+                )
             return []
         res.events += 1
         return self._alerts(self.pipeline.process(event))

@@ -18,12 +18,16 @@ from typing import Any
 
 import redis
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from stream.app import Core
 from stream.checkpoint import CheckpointStore
+from stream.codec import decode_event
 from stream.errors import DecodeError, SinkUnavailable
 from stream.findings import Alert, to_alert
 from stream.pipeline import Pipeline
+from stream.records import Query
+from stream.topology import Router, plan
 
 log = logging.getLogger("dmvwatch.worker")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, SinkUnavailable)
@@ -33,7 +37,8 @@ REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, SinkUnavailable)
 class PartitionTask:
     topic: str
     partition: int
-    pipeline: Pipeline
+    role: str  # single | route | join | agency | subject (see stream/topology.py)
+    pipeline: Pipeline | None
     aggregator: Any
     next_offset: int | None = None
     saved_offset: int | None = None
@@ -42,6 +47,8 @@ class PartitionTask:
     unsaved: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def take_delta(self) -> dict[str, dict[str, int]]:
+        if self.aggregator is None:
+            return self.unsaved
         for month, delta in self.aggregator.drain().items():
             bucket = self.unsaved.setdefault(month, {})
             for k, v in delta.items():
@@ -76,34 +83,44 @@ class Worker:
         self._last_ckpt = clock()
         self._retry_at = 0.0
         base = s.kafka.client_config()
-        self.consumer = Consumer({
-            **base,
-            "group.id": s.kafka.group_id,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            "session.timeout.ms": 10_000,
-            "heartbeat.interval.ms": 1_000,
-            "fetch.min.bytes": 1,
-            "queued.max.messages.kbytes": 65_536,
-        })
-        self.producer = Producer({
-            **base, "enable.idempotence": True, "linger.ms": 5, "compression.type": "lz4",
-        })
+        self.consumer = Consumer(
+            {
+                **base,
+                "group.id": s.kafka.group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 1_000,
+                "fetch.min.bytes": 1,
+                "queued.max.messages.kbytes": 65_536,
+            }
+        )
+        self.producer = Producer(
+            {
+                **base,
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "compression.type": "lz4",
+                "queue.buffering.max.messages": 500_000,
+            }
+        )
+        self.topology = plan(s.kafka, AdminClient(base))
+        self.router = Router(self.producer, self.topology)
+        log.info(
+            "topology: repartition=%s, topics %s", self.topology.repartition, self.topology.subscriptions
+        )
 
     # -- partition lifecycle -----------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             offset, state = self._retry_redis(lambda tp=tp: self.ckpt.load(tp.topic, tp.partition))
-            aggregator = self.new_aggregator()
-            pipeline = self.core.new_pipeline(
-                [self.metrics, aggregator],
-                on_late=self.metrics.late_event,
-                on_duplicate=self.metrics.duplicate,
-            )
-            if state:
+            role = self.topology.role(tp.topic)
+            aggregator = self.new_aggregator() if role in ("single", "agency") else None
+            pipeline = self._pipeline(role, aggregator)
+            if state and pipeline is not None:
                 pipeline.restore(state)
-            task = PartitionTask(tp.topic, tp.partition, pipeline, aggregator, offset, offset)
+            task = PartitionTask(tp.topic, tp.partition, role, pipeline, aggregator, offset, offset)
             self.tasks[(tp.topic, tp.partition)] = task
             if offset is not None:
                 tp.offset = offset
@@ -111,6 +128,18 @@ class Worker:
         consumer.assign(partitions)
         if self.paused:
             consumer.pause(partitions)
+
+    def _pipeline(self, role: str, aggregator: Any) -> Pipeline | None:
+        hooks = {"on_late": self.metrics.late_event, "on_duplicate": self.metrics.duplicate}
+        if role == "route":
+            return None
+        if role == "join":
+            return self.core.new_pipeline([self.router], scope="none", on_duplicate=self.metrics.duplicate)
+        if role == "subject":
+            return self.core.new_pipeline([], scope="subject")
+        return self.core.new_pipeline(
+            [self.metrics, aggregator], scope="all" if role == "single" else "agency", **hooks
+        )
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         try:
@@ -140,9 +169,10 @@ class Worker:
 
     # -- main loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        k = self.settings.kafka
         self.consumer.subscribe(
-            list(k.input_topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
+            self.topology.subscriptions,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
         try:
@@ -177,14 +207,33 @@ class Worker:
 
     def _handle(self, task: PartitionTask, msg: Message, now: float) -> None:
         raw = msg.value() or b""
+        task.next_offset = msg.offset() + 1
         try:
-            event = self.core.decoder.decode(raw, now)
+            if task.role in ("single", "route"):
+                event = self.core.decoder.decode(raw, now)
+                joined = None
+            else:
+                event, joined = self._internal(raw)
         except DecodeError as exc:
             self._dead_letter(msg, raw, exc)
+            return
+        task.last_event_wall = task.last_advance_wall = now
+        if task.pipeline is None:
+            self.router.route(event)
+            return
+        if isinstance(event, Query) or task.role in ("single", "join"):
+            findings = task.pipeline.process(event)
         else:
-            task.last_event_wall = task.last_advance_wall = now
-            self._raise(task, task.pipeline.process(event), now, msg.timestamp()[1] / 1000.0)
-        task.next_offset = msg.offset() + 1
+            findings = task.pipeline.process_joined(event, joined)
+        if findings:
+            self._raise(task, findings, now, msg.timestamp()[1] / 1000.0)
+
+    @staticmethod
+    def _internal(raw: bytes) -> tuple[Any, Query | None]:
+        try:
+            return decode_event(raw)
+        except Exception as exc:  # written by us; unreadable means a bug or a foreign writer
+            raise DecodeError("internal_corrupt", type(exc).__name__) from None
 
     def _raise(self, task: PartitionTask, findings: list[Any], now: float, appended: float) -> None:
         for f in findings:
@@ -211,7 +260,7 @@ class Worker:
         idle = self.settings.runtime.idle_close_s
         for task in self.tasks.values():
             quiet = now - task.last_advance_wall
-            if quiet >= idle and task.pipeline.max_ts != float("-inf"):
+            if task.pipeline is not None and quiet >= idle and task.pipeline.max_ts != float("-inf"):
                 # No event for a while: event time follows the wall clock, so idle windows still close
                 # and a silent feed is noticed.
                 findings = task.pipeline.tick(task.pipeline.max_ts + quiet)
@@ -262,7 +311,9 @@ class Worker:
 
     def _checkpoint(self) -> None:
         self._last_ckpt = self.clock()
-        dirty = [t for t in self.tasks.values() if t.next_offset is not None and t.next_offset != t.saved_offset]
+        dirty = [
+            t for t in self.tasks.values() if t.next_offset is not None and t.next_offset != t.saved_offset
+        ]
         if not dirty:
             return
         self.producer.flush(30)  # dead letters durable before their offsets are committed
@@ -271,7 +322,8 @@ class Worker:
         for task in dirty:
             self.aggregates.stage(pipe, task.take_delta())
             assert task.next_offset is not None
-            self.ckpt.stage(pipe, task.topic, task.partition, task.next_offset, task.pipeline.snapshot())
+            state = task.pipeline.snapshot() if task.pipeline is not None else {}
+            self.ckpt.stage(pipe, task.topic, task.partition, task.next_offset, state)
         pipe.execute()
         self.metrics.observe_checkpoint(time.perf_counter() - started)
         offsets = []
@@ -293,6 +345,8 @@ class Worker:
                 continue
             lag = max(0, high - (task.next_offset or 0))
             self.metrics.set_partition(task.topic, task.partition, lag, task.last_event_wall or now)
+            if task.pipeline is None:
+                continue
             for kind, n in task.pipeline.state_sizes().items():
                 self.metrics.set_state_size(kind, n)
             if task.pipeline.watermark != float("-inf"):

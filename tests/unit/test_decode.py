@@ -79,11 +79,18 @@ def test_bad_input_gets_a_bounded_reason(decoder: Decoder, raw: bytes, reason: s
 
 
 def test_validation_errors_never_echo_input_values(decoder: Decoder) -> None:
-    raw = orjson.dumps({
-        "schema": "dmvq.query.v1", "event_id": "a", "ts": "2026-10-05T14:02:11Z", "source": "nlets",
-        "message_key": "RQ", "originating_ori": "WA0170100", "destinations": ["OR"],
-        "search": {"mode": "plate", "name": 12345, "plate": ["SECRETPLATE"]},
-    })
+    raw = orjson.dumps(
+        {
+            "schema": "dmvq.query.v1",
+            "event_id": "a",
+            "ts": "2026-10-05T14:02:11Z",
+            "source": "nlets",
+            "message_key": "RQ",
+            "originating_ori": "WA0170100",
+            "destinations": ["OR"],
+            "search": {"mode": "plate", "name": 12345, "plate": ["SECRETPLATE"]},
+        }
+    )
     with pytest.raises(DecodeError) as err:
         decoder.decode(raw)
     assert "SECRETPLATE" not in str(err.value)

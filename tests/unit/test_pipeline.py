@@ -64,7 +64,9 @@ class NoPolicy:
         return None
 
 
-def make_pipeline(*dets: Recorder, lateness: float = 120, join: float = 300) -> tuple[Pipeline, dict[str, int]]:
+def make_pipeline(
+    *dets: Recorder, lateness: float = 120, join: float = 300
+) -> tuple[Pipeline, dict[str, int]]:
     seen = {"late": 0, "dup": 0}
 
     def late(kind: str) -> None:

@@ -1,0 +1,119 @@
+"""Scale-out by Kafka: which topics a worker reads, and how records are re-keyed between hops.
+
+Single hop (`repartition=off`, or `auto` with a one-partition input): each input partition runs the
+whole pipeline. Repartitioned (`on`, or `auto` with several input partitions), three internal hops:
+
+  input --decode, DLQ--> <in>.by-query  (key: the query's event id; its responses share the key)
+        --dedup, join--> <in>.by-agency (key: federal component, else ORI)  -> agency detectors
+                     \\-> <in>.by-subject (key: subject pseudonym)            -> subject detectors
+
+so every window of one accountable agency (or one subject) lives in exactly one partition, and N
+workers in one group compute what one worker computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from stream.codec import encode_event
+from stream.records import Agency, Query, Response
+from stream.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class Topology:
+    inputs: tuple[str, ...]
+    repartition: bool
+    by_query: str
+    by_agency: str
+    by_subject: str
+
+    def role(self, topic: str) -> str:
+        if topic in self.inputs:
+            return "route" if self.repartition else "single"
+        return {self.by_query: "join", self.by_agency: "agency", self.by_subject: "subject"}[topic]
+
+    @property
+    def subscriptions(self) -> list[str]:
+        internal = [self.by_query, self.by_agency, self.by_subject] if self.repartition else []
+        return [*self.inputs, *internal]
+
+
+def routing_key(agency: Agency) -> str:
+    """The accountable agency: a federal component spans its ORIs, others are their ORI."""
+    return f"c:{agency.component}" if agency.component else agency.ori
+
+
+def join_key(event: Query | Response) -> str:
+    return event.event_id if isinstance(event, Query) else event.in_reply_to
+
+
+def plan(settings: KafkaSettings, admin: AdminClient) -> Topology:
+    base = settings.input_topics[0]
+    repartition = settings.repartition == "on"
+    if settings.repartition == "auto":
+        meta = admin.list_topics(timeout=10)
+        parts = [len(meta.topics[t].partitions) for t in settings.input_topics if t in meta.topics]
+        repartition = any(n > 1 for n in parts) or len(settings.input_topics) > 1
+    topo = Topology(
+        tuple(settings.input_topics),
+        repartition,
+        f"{base}.by-query",
+        f"{base}.by-agency",
+        f"{base}.by-subject",
+    )
+    wanted = [settings.dead_letter_topic] + (topo.subscriptions[len(topo.inputs) :] if repartition else [])
+    ensure_topics(admin, wanted, settings.internal_partitions)
+    return topo
+
+
+def ensure_topics(admin: AdminClient, names: list[str], partitions: int) -> None:
+    existing = admin.list_topics(timeout=10).topics
+    missing = [
+        NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing
+    ]
+    if not missing:
+        return
+    for future in admin.create_topics(missing).values():
+        try:
+            future.result(30)
+        except Exception as exc:  # created meanwhile by another worker
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+
+
+class Router:
+    """Observer of the join hop: forwards each accepted record to the agency and subject hops."""
+
+    def __init__(self, producer: Producer, topology: Topology) -> None:
+        self.producer = producer
+        self.topology = topology
+
+    def _send(self, topic: str, key: str, value: bytes) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, key=key.encode(), value=value)
+                return
+            except BufferError:  # local queue full: let librdkafka drain, then retry
+                self.producer.poll(0.1)
+
+    def on_query(self, q: Query) -> None:
+        blob = encode_event(q)
+        self._send(self.topology.by_agency, routing_key(q.agency), blob)
+        if q.subject_key:
+            self._send(self.topology.by_subject, q.subject_key, blob)
+
+    def on_response(self, r: Response, q: Query | None, leak: bool) -> None:
+        blob = encode_event(r, q)
+        key = routing_key(q.agency) if q is not None else f"unjoined:{r.responding_state}"
+        self._send(self.topology.by_agency, key, blob)
+        if q is not None and q.subject_key:
+            self._send(self.topology.by_subject, q.subject_key, blob)
+
+    def route(self, event: Query | Response, blob: Any = None) -> None:
+        """The input hop: everything about one query (and its responses) to one join partition."""
+        self._send(self.topology.by_query, join_key(event), blob or encode_event(event))
