@@ -1,0 +1,146 @@
+"""The policy pack: the real pack loads and says what the statutes say; bad packs name file and field."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stream.cli import app
+from stream.errors import ConfigError
+from stream.policy import load_policy
+from tests.unit.detector_steps import PACK, real_policy
+from tests.unit.factories import T0, ice_agency, make_agency, make_query
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "policies"
+BRIEF_STATES = {"NY", "IL", "MA", "MN", "WA", "OR", "CO", "NJ", "CA"}
+CBP = make_agency(ori="XXSYN0002", category="FE", component="CBP", immigration_enforcement=True)
+
+
+def at(day: str) -> float:
+    return datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()
+
+
+def reasons(state: str, **kw: object) -> set[tuple[str, str]]:
+    q = make_query(destinations=(state,), **kw)
+    return {(h.rule_id, h.reason) for h in real_policy().state(state).violations(q)}  # type: ignore[union-attr]
+
+
+def test_real_pack_has_every_brief_state_and_stable_rule_ids() -> None:
+    policy = real_policy()
+    assert re.fullmatch(r"\d{4}\.\d{1,2}\.\d+", policy.version)
+    assert set(policy.states) == BRIEF_STATES
+    ids = [r.rule_id for s in policy.states.values() for r in s.rules]
+    assert len(ids) == len(set(ids))
+    for code, state in policy.states.items():
+        assert all(r.rule_id.startswith(f"{code}-") for r in state.rules)
+    assert policy.state("NY").rule("NY-VTL201-12-JUDICIAL") is not None  # type: ignore[union-attr]
+    assert policy.state("TX") is None
+
+
+def test_every_rule_has_a_source_url_comment_above_it() -> None:
+    for path in sorted((PACK.parent / "states").glob("*.yaml")):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if "- rule_id:" not in line:
+                continue
+            block = []
+            j = i - 1
+            while j >= 0 and lines[j].strip().startswith("#"):
+                block.append(lines[j])
+                j -= 1
+            assert any("http" in c for c in block), f"{path.name}:{i + 1} has no source URL comment"
+
+
+def test_detector_params_are_raw_mappings() -> None:
+    policy = real_policy()
+    assert policy.detector_params("blocked_retry")["min_count"] == 5
+    assert policy.detector_params("feed_silence") == {}
+
+
+@pytest.mark.parametrize(
+    ("state", "agency", "day", "expected"),
+    [
+        ("NY", ice_agency(), "2026-03-02", True),
+        ("NY", ice_agency(), "2019-06-01", False),  # before the Green Light law
+        ("NY", make_agency(), "2026-03-02", False),  # local police are not restricted requesters
+        ("WA", CBP, "2026-03-02", True),  # RCW 43.17.425 covers immigration enforcement
+        ("TX", ice_agency(), "2026-03-02", None),  # no policy for Texas
+    ],
+)
+def test_restricts(state: str, agency: object, day: str, expected: bool | None) -> None:
+    rules = real_policy().state(state)
+    assert (rules.restricts(agency, at(day)) if rules else None) is expected  # type: ignore[arg-type]
+
+
+def test_ny_needs_a_judicial_predicate_and_a_case_number() -> None:
+    ice = ice_agency()
+    assert reasons("NY", agency=ice, predicate="administrative_warrant") == {
+        ("NY-VTL201-12-JUDICIAL", "administrative_warrant"),
+        ("NY-VTL201-12-JUDICIAL", "missing_case_number"),
+    }
+    assert reasons("NY", agency=ice) >= {("NY-VTL201-12-JUDICIAL", "restricted_agency_no_predicate")}
+    assert reasons("NY", agency=ice, predicate="judicial_warrant", has_case_number=True) == set()
+    assert reasons("NY", agency=make_agency(), image_requested=True) == set()
+
+
+def test_photo_face_bans_and_carve_outs() -> None:
+    ice = ice_agency()
+    ok = {"predicate": "court_order", "has_case_number": True}
+    assert reasons("NY", agency=ice, image_requested=True, **ok) == {
+        ("NY-DMV-PHOTO-SYSTEM", "photo_request_banned")
+    }
+    assert ("NJ-MVC-PHOTO", "face_search_banned") in reasons(
+        "NJ", agency=ice, source="face", message_key="FRS", search_mode="face_image"
+    )
+    # NY trusted-traveler carve-out ([A] CBP with purpose I) and CA's criminal-history carve-out.
+    assert reasons("NY", agency=CBP, purpose_code="I") == set()
+    assert reasons("CA", agency=ice, message_key="IQ", search_mode="name_dob_sex") == set()
+    assert ("CA-AB1747-CLETS", "restricted_agency_no_predicate") in reasons("CA", agency=ice)
+    assert ("CO-SB21-131-CERTIFIED-PURPOSE", "purpose_code") in reasons("CO", agency=CBP, purpose_code="S")
+
+
+def test_washington_block_is_dated_and_covers_ice_not_cbp() -> None:
+    wa = real_policy().state("WA")
+    assert wa is not None
+    before = make_query(agency=ice_agency(), ts=at("2025-11-18"))
+    after = make_query(agency=ice_agency(), ts=T0)
+    assert "WA-ACCESS-ICE-BLOCK" not in {h.rule_id for h in wa.violations(before)}
+    assert {h.rule_id for h in wa.blocking_violations(after)} == {"WA-ACCESS-ICE-BLOCK"}
+    cbp = make_query(agency=CBP, ts=T0)
+    assert wa.violations(cbp) and not wa.blocking_violations(cbp)  # a violation, but CBP kept access
+
+
+@pytest.mark.parametrize(
+    ("case", "file", "field"),
+    [
+        ("malformed_yaml", "states/NY.yaml", "line 11"),
+        ("duplicate_key", "states/NY.yaml", "line 5"),
+        ("unknown_key", "states/NY.yaml", "rules[0].allowed_predicate"),
+        ("out_of_range", "policy.yaml", "detectors.blocked_retry.min_count"),
+        ("unknown_detector", "policy.yaml", "detectors.crystal_ball"),
+        ("unknown_state", "states/XX.yaml", "state"),
+        ("bad_date", "states/NY.yaml", "rules[0].effective_from"),
+        ("bad_version", "policy.yaml", "version"),
+    ],
+)
+def test_bad_packs_name_file_and_field(case: str, file: str, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_policy(FIXTURES / case / "policy.yaml")
+    assert Path(err.value.source) == FIXTURES / case / file
+    assert err.value.field == field
+    assert file in str(err.value) and field in str(err.value)
+
+
+def test_check_policy_command() -> None:
+    runner = CliRunner()
+    good = runner.invoke(app, ["check-policy", str(PACK)], env={"COLUMNS": "200"})
+    assert good.exit_code == 0, good.output
+    assert "NY-VTL201-12-JUDICIAL" in good.output and "9 states" in good.output
+    bad = runner.invoke(app, ["check-policy", str(FIXTURES / "bad_date" / "policy.yaml")])
+    assert bad.exit_code == 1
+    text = bad.output + (bad.stderr if bad.stderr_bytes is not None else "")
+    assert "bad_date/states/NY.yaml" in text and "rules[0].effective_from" in text
