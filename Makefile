@@ -1,0 +1,113 @@
+# DMV Query Watch: developer and CI entry points. `make help` lists them.
+# The local stack (Kafka, Redis, Prometheus, Alertmanager) runs as plain processes: deploy/local/stack.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_SYS ?= python3
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STACK      := deploy/local/stack
+DEMO       := deploy/local/demo
+
+# Ports of the local stack (the stack script reads the same variables).
+export KAFKA_PORT        ?= 9092
+export REDIS_PORT        ?= 6379
+export PROMETHEUS_PORT   ?= 9090
+export ALERTMANAGER_PORT ?= 9093
+
+# What the integration tests, the monitor and the simulator connect to.
+SERVICE_ENV := KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
+	REDIS_URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
+	PROMETHEUS_URL=http://127.0.0.1:$(PROMETHEUS_PORT) \
+	ALERTMANAGER_URL=http://127.0.0.1:$(ALERTMANAGER_PORT) \
+	DMVWATCH_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
+	DMVWATCH_REDIS__URL=redis://127.0.0.1:$(REDIS_PORT)/0
+
+PYTEST_ARGS ?= tests/unit tests/integration
+
+.PHONY: help venv lint up down status topics test demo demo-stop bench eval clean distclean
+
+help:
+	@echo "make venv     create .venv and install the package with dev extras"
+	@echo "make lint     ruff check, ruff format --check, mypy stream"
+	@echo "make up       start Kafka, Redis, Prometheus, Alertmanager on 127.0.0.1 (idempotent)"
+	@echo "make down     stop what 'make up' started (and the demo processes)"
+	@echo "make status   show each service"
+	@echo "make topics   create dmvq.events (6 partitions) and dmvq.events.dlq"
+	@echo "make test     up + unit and integration tests + promtool checks + down (KEEP_STACK=1 keeps it)"
+	@echo "make demo     up + topics + monitor and simulator in the background"
+	@echo "make bench    benchmarks (python -m bench)"
+	@echo "make eval     detection quality evaluation (python -m stream.evaluation)"
+	@echo "make clean    down + remove stack data, logs and caches (keeps .venv and the jar cache)"
+
+# Reinstalled when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON_SYS) -m venv $(VENV) || { echo "make: '$(PYTHON_SYS) -m venv' failed: install python3-venv (apt-get install -y python3-venv)"; exit 1; }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy stream
+
+up: venv
+	@$(STACK) up
+
+down:
+	@$(DEMO) stop
+	@$(STACK) down
+
+status:
+	@$(STACK) status
+	@$(DEMO) status
+
+topics: up
+	@$(STACK) topics
+
+# One shell: the EXIT trap stops the stack whatever happens (test failure, promtool failure,
+# Ctrl-C), and the first failing step's exit code is kept. Exit code 5 (no tests collected) fails.
+test: venv
+	@trap 'exit 130' INT TERM; \
+	if [ -z "$(KEEP_STACK)" ]; then trap '$(DEMO) stop >/dev/null; $(STACK) down' EXIT; fi; \
+	$(STACK) up || exit $$?; \
+	rc=0; \
+	env $(SERVICE_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing"; fi; \
+	promtool check config deploy/prometheus/prometheus.yml || { [ $$rc -ne 0 ] || rc=1; }; \
+	rules=$$(ls deploy/prometheus/rules/*.yml 2>/dev/null); \
+	if [ -n "$$rules" ]; then promtool check rules $$rules || { [ $$rc -ne 0 ] || rc=1; }; fi; \
+	rtests=$$(ls deploy/prometheus/tests/*.yml 2>/dev/null); \
+	if [ -n "$$rtests" ]; then promtool test rules $$rtests || { [ $$rc -ne 0 ] || rc=1; }; fi; \
+	if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)"; else echo "make test: passed"; fi; \
+	exit $$rc
+
+demo: topics
+	@env $(SERVICE_ENV) $(DEMO) start
+	@echo
+	@echo "Demo running (stop with 'make down'):"
+	@echo "  metrics      http://127.0.0.1:9464/metrics"
+	@echo "  Prometheus   http://127.0.0.1:$(PROMETHEUS_PORT)  (try: up{job=\"dmvwatch\"})"
+	@echo "  Alertmanager http://127.0.0.1:$(ALERTMANAGER_PORT)"
+	@echo "  alerts       $(VENV)/bin/dmvwatch alerts tail"
+	@echo "  logs         deploy/local/.run/worker.log, deploy/local/.run/simulator.log"
+
+demo-stop:
+	@$(DEMO) stop
+
+bench: venv
+	$(PY) -m bench
+
+eval: venv
+	$(PY) -m stream.evaluation
+
+clean: down
+	rm -rf deploy/local/.data deploy/local/.run .pytest_cache .mypy_cache .ruff_cache
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) deploy/local/.cache

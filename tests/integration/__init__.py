@@ -1,0 +1,1 @@
+"""Integration tests: run against the real local services (see conftest.py)."""
