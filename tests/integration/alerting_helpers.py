@@ -33,7 +33,7 @@ def make_alert(
         detector=detector,
         severity=severity,
         ori=ori,
-        group_key=f"{ori}|op-1",
+        group_key=f"{ori}|{state}|op-1",
         window_start=window_start,
         window_end=window_start + 3599,
         title=f"{detector} from {ori}",
