@@ -280,8 +280,9 @@ class Metrics:
             registry=r,
         )
         self._stages = {
-            k: self._stages_c.labels(*k)
-            for k in L.product(L.DETECTOR_LABELS, L.ALERT_STAGES, L.STAGE_DECISIONS)
+            (det, stage, decision): self._stages_c.labels(det, stage, decision)
+            for det in L.DETECTOR_LABELS
+            for stage, decision in L.STAGE_DECISIONS
         }
 
     def dead_letter(self, reason: str) -> None:

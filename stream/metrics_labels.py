@@ -41,8 +41,12 @@ RESULTS: tuple[str, ...] = ("answered", "leak", "blocked", "unanswered")
 LATE_KINDS: tuple[str, ...] = ("query", "response")
 DLQ_LABELS: tuple[str, ...] = (*DLQ_REASONS, "other")
 DETECTOR_LABELS: tuple[str, ...] = (*DETECTORS, "other")
-ALERT_STAGES: tuple[str, ...] = ("dedup", "repeat", "silence", "inhibit", "group", "notify")
-STAGE_DECISIONS: tuple[str, ...] = ("pass", "drop")
+# (stage, decision) pairs the alert stages emit (stream/alerting/stages.py and mute.py).
+STAGE_DECISIONS: tuple[tuple[str, str], ...] = (
+    ("dedup", "deduplicated"), ("dedup", "repeat_interval"), ("silence", "silenced"),
+    ("inhibit", "inhibited"), ("group", "delivered"), ("group", "grouped_wait"),
+    ("group", "repeat_interval"),
+)  # fmt: skip
 
 _DEST = {d: d for d in DESTINATIONS}
 _STATE = {s: s for s in STATES}

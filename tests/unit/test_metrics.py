@@ -151,7 +151,7 @@ def test_pipeline_health_metrics(m: Metrics) -> None:
     m.duplicate()
     m.late_event("response")
     m.alert("policy_leak", "critical")
-    m.stage_decision("policy_leak", "dedup", "drop")
+    m.stage_decision("policy_leak", "dedup", "deduplicated")
     m.observe_batch(0.02, 500)
     m.observe_event_to_alert(3.0)
     m.observe_checkpoint(0.01)
@@ -164,7 +164,7 @@ def test_pipeline_health_metrics(m: Metrics) -> None:
     assert value(m, "dmvwatch_late_events_total", kind="response") == 1
     assert value(m, "dmvwatch_alerts_total", detector="policy_leak", severity="critical") == 1
     assert value(m, "dmvwatch_alert_stage_decisions_total", detector="policy_leak", stage="dedup",
-                 decision="drop") == 1  # fmt: skip
+                 decision="deduplicated") == 1  # fmt: skip
     assert value(m, "dmvwatch_events_processed_total") == 500
     assert value(m, "dmvwatch_batch_size_messages_sum") == 500
     assert value(m, "dmvwatch_event_to_alert_seconds_count") == 1
@@ -201,3 +201,13 @@ def test_series_count_is_fixed_by_vocabularies(m: Metrics) -> None:
         m.on_response(make_response(q, responding_state=dest[:2], face_candidates=1), q, leak=i % 2 == 0)
     assert m.series_count() == before
     assert before <= 2000
+
+
+def test_stage_decisions_match_the_alert_stages(m: Metrics) -> None:
+    from stream.alerting.stages import REASONS, STAGES
+
+    assert {s for s, _ in L.STAGE_DECISIONS} == set(STAGES)
+    assert {d for _, d in L.STAGE_DECISIONS} == set(REASONS)
+    for stage, decision in L.STAGE_DECISIONS:
+        assert value(m, "dmvwatch_alert_stage_decisions_total", detector="policy_leak", stage=stage,
+                     decision=decision) == 0  # fmt: skip
