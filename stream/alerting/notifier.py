@@ -1,11 +1,11 @@
 """The notifier loop: alert stream -> stages -> outbox -> receivers, restartable at any point.
 
-It reads new alert ids from `<prefix>:alerts` with a consumer group (its own unacknowledged entries
-first, then entries idle on a dead consumer), runs dedup, silences, inhibition and grouping, and XACKs an
-entry only after the resulting state (notification log, group, muted set) is in Redis. Due groups are
-flushed into per-receiver outboxes in the same transaction that logs them as notified; outboxes are then
-drained with exponential backoff. Everything it knows lives in Redis, so a new `Notifier` object (or
-process) continues where the last one stopped, and a receiver outage only delays delivery.
+It reads new alert ids from `<prefix>:alerts` with a consumer group (`intake.py`), runs dedup,
+silences, inhibition and grouping, and XACKs an entry only after the resulting state (notification log,
+group, muted set) is in Redis. Due groups are flushed into per-receiver outboxes in the same transaction
+that logs them as notified; outboxes are then drained with exponential backoff. Everything it knows lives
+in Redis, so a new `Notifier` object (or process) continues where the last one stopped, and a receiver
+outage only delays delivery.
 
 Run it as `dmvwatch notify`, or in a worker thread with `run_forever(stop_event)`; tests drive
 `run_once(now)` with an injected clock.
@@ -21,10 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
-from stream.alerting.keys import Keys, text
+from stream.alerting.intake import StreamIntake
+from stream.alerting.keys import Keys
 from stream.alerting.lifecycle import Lifecycle, TransitionRefused
 from stream.alerting.mute import Silence, mute_decision
 from stream.alerting.outbox import Backoff, Item, Outbox
@@ -83,28 +85,33 @@ class Notifier:
         self.rules = list(s.inhibit_rules)
         self.batch, self.poll_s = s.notifier_batch, s.notifier_poll_s
         self._now, self._on_decision = now, on_decision
-        self._group_ready = False
-        self._own_backlog = True  # first read drains this consumer's unacknowledged entries
+        self.intake = StreamIntake(client, self.keys.stream, group, self.consumer, self.batch)
         self._silences: list[Silence] = []
 
     @classmethod
-    def from_settings(cls, client: redis.Redis, settings: Settings, **kwargs: object) -> Notifier:
+    def from_settings(
+        cls, settings: Settings, client: redis.Redis, *, metrics: object | None = None, **kwargs: Any
+    ) -> Notifier:
+        """Receivers from `settings.alerts`; `metrics` may be any object with
+        `stage_decision(detector, stage, decision)` (stream.metrics.Metrics), used as `on_decision`."""
         a = settings.alerts
         receivers: list[Receiver] = []
         if a.alertmanager_url:
             receivers.append(AlertmanagerReceiver(a.alertmanager_url, timeout_s=a.delivery_timeout_s))
         secret = a.webhook_secret.get_secret_value().encode()
         receivers += [WebhookReceiver(u, secret, timeout_s=a.delivery_timeout_s) for u in a.webhook_urls]
-        return cls(client, receivers, a, prefix=settings.redis.key_prefix, **kwargs)  # type: ignore[arg-type]
+        if metrics is not None and "on_decision" not in kwargs:
+            kwargs["on_decision"] = metrics.stage_decision  # type: ignore[attr-defined]
+        return cls(client, receivers, a, prefix=settings.redis.key_prefix, **kwargs)
 
     def run_once(self, now: float | None = None, block_ms: int | None = None) -> RunStats:
         """One pass: read new alerts, re-check muted ones, flush due groups, drain the outboxes."""
         at = self._now() if now is None else now
         stats = RunStats()
         self._silences = self.silences.current(at)
-        for entry_id, alert_id in self._read(block_ms):
+        for entry_id, alert_id in self.intake.read(block_ms):
             self._arrive(alert_id, at)
-            self.client.xack(self.keys.stream, self.group, entry_id)  # only after its state is stored
+            self.intake.ack(entry_id)  # only after the alert's stage state is stored
             stats.read += 1
         self._recheck_muted(at)
         for key in self.state.due_groups(at):
@@ -128,38 +135,6 @@ class Notifier:
 
     def pending_deliveries(self) -> dict[str, int]:
         return {r.name: self.outbox.pending(r.name) for r in self.receivers}
-
-    # -- reading -------------------------------------------------------------------------------------
-    def _read(self, block_ms: int | None) -> list[tuple[str, str]]:
-        if not self._group_ready:
-            try:
-                self.client.xgroup_create(self.keys.stream, self.group, id="0", mkstream=True)
-            except redis.ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
-            self._group_ready = True
-        if self._own_backlog:
-            entries = self._xread("0", None)
-            self._own_backlog = bool(entries)
-            if entries:
-                return entries
-        claimed = self.client.xautoclaim(
-            self.keys.stream, self.group, self.consumer, min_idle_time=60_000, count=self.batch
-        )
-        entries = [(text(i), text(f.get(b"alert_id", f.get("alert_id")))) for i, f in claimed[1] if f]
-        return entries or self._xread(">", block_ms)
-
-    def _xread(self, start: str, block_ms: int | None) -> list[tuple[str, str]]:
-        reply = self.client.xreadgroup(
-            self.group, self.consumer, {self.keys.stream: start}, count=self.batch, block=block_ms
-        )
-        out: list[tuple[str, str]] = []
-        for _stream, rows in reply or []:
-            for entry_id, fields in rows:
-                f = {text(k): text(v) for k, v in (fields or {}).items()}
-                if "alert_id" in f:
-                    out.append((text(entry_id), f["alert_id"]))
-        return out
 
     # -- stages --------------------------------------------------------------------------------------
     def _arrive(self, alert_id: str, now: float) -> None:

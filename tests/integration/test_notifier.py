@@ -101,8 +101,7 @@ def test_crash_before_xack_does_not_notify_twice(redis_client: redis.Redis) -> N
         def boom(*args: object, **kwargs: object) -> None:
             raise redis.ConnectionError("simulated crash before XACK")
 
-        crashing.client = redis.Redis(connection_pool=redis_client.connection_pool)
-        crashing.client.xack = boom  # type: ignore[method-assign]
+        crashing.intake.ack = boom  # type: ignore[method-assign]
         with pytest.raises(redis.ConnectionError):
             crashing.run_once()
         assert redis_client.xpending("t:alerts", "dmvwatch-notifier")["pending"] == 1
