@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from stream import policy as policy_mod
 from stream.cli import app
 from stream.errors import ConfigError
 from stream.policy import load_policy
@@ -144,3 +147,46 @@ def test_check_policy_command() -> None:
     assert bad.exit_code == 1
     text = bad.output + (bad.stderr if bad.stderr_bytes is not None else "")
     assert "bad_date/states/NY.yaml" in text and "rules[0].effective_from" in text
+
+
+def test_full_load_validates_thresholds_with_each_detector_model() -> None:
+    policy = load_policy(PACK)  # imports every detector module that exists
+    assert policy.detector_params("s2s_misuse")["min_batch"] == 20
+
+
+def _missing(name: str):  # type: ignore[no-untyped-def]
+    real = importlib.import_module
+
+    def fake(mod: str, *a: object, **kw: object) -> object:
+        if mod == "stream.detectors.s2s_misuse":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(mod, *a, **kw)
+
+    return fake
+
+
+def test_a_detector_module_not_written_yet_is_skipped_but_a_broken_one_is_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from stream import detectors
+
+    (tmp_path / "states").mkdir()
+    shutil.copy(FIXTURES / "unknown_key" / "policy.yaml", tmp_path / "policy.yaml")
+    (tmp_path / "states" / "NY.yaml").write_text(
+        (FIXTURES / "out_of_range" / "states" / "NY.yaml").read_text()
+    )
+    with (tmp_path / "policy.yaml").open("a") as fh:
+        fh.write("detectors:\n  s2s_misuse:\n    min_batch: 1\n")  # out of range (>= 3)
+    with pytest.raises(ConfigError, match=re.escape("detectors.s2s_misuse.min_batch")):
+        load_policy(tmp_path / "policy.yaml")
+    saved = detectors.REGISTRY.pop("s2s_misuse", None)
+    try:
+        monkeypatch.setattr(detectors, "load_all", lambda: (_ for _ in ()).throw(ModuleNotFoundError()))
+        monkeypatch.setattr(policy_mod.importlib, "import_module", _missing("stream.detectors.s2s_misuse"))
+        assert load_policy(tmp_path / "policy.yaml").detector_params("s2s_misuse") == {"min_batch": 1}
+        monkeypatch.setattr(policy_mod.importlib, "import_module", _missing("some_dependency"))
+        with pytest.raises(ModuleNotFoundError):
+            load_policy(tmp_path / "policy.yaml")
+    finally:
+        if saved is not None:
+            detectors.REGISTRY["s2s_misuse"] = saved
