@@ -1,0 +1,195 @@
+"""The two decision rules of `agency_spike` (burst and ramp), with evidence that re-derives them.
+
+Kept apart from the state handling in `agency_spike.py`; both functions read the detector's state and
+return a `Finding` or None. The expected count of a burst window is summed hour by hour in the key's
+local time so a window across midnight or into a weekend uses the right day level and hourly share.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from stream.detectors._robust import DAY, HOUR, median, utc_offset
+from stream.findings import Finding
+
+
+def trimmed_mean(values: list[int], trim: float = 0.1) -> float:
+    """Mean without the top and bottom `trim` share: a burst day or an outage day barely moves it."""
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = int(len(s) * trim)
+    core = s[k : len(s) - k] or s
+    return sum(core) / len(core)
+
+
+def _is_weekend(day: int) -> bool:
+    return (day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday
+
+
+def daily_levels(det: Any, key: str, today: int) -> tuple[float, float, int] | None:
+    """(weekday level, weekend level, days used), or None while the key's history is too short.
+    The level is the larger of the trimmed mean of `baseline_days` and the median of the last three
+    days, so a lasting step up (reported once by the ramp rule) stops raising hourly bursts."""
+    ring = det.rings.get(key)
+    if ring is None:
+        return None
+    start = today - det.p.baseline_days
+    vals = ring.days(start, today)
+    if len(vals) < det.p.min_history_days:
+        return None
+    lo = max(start, ring.first_day, ring.last_day - ring.n + 1)
+    wd = [v for i, v in enumerate(vals) if not _is_weekend(lo + i)]
+    we = [v for i, v in enumerate(vals) if _is_weekend(lo + i)]
+    recent = median([float(v) for v in vals[-3:]])
+    level_wd = max(trimmed_mean(wd or we), recent)
+    level_we = trimmed_mean(we) if len(we) >= 2 else level_wd
+    return level_wd, level_we, len(vals)
+
+
+def expected(det: Any, key: str, first: float, last: float, levels: tuple[float, float, int]) -> float | None:
+    name, tz, _ = det.meta[key]
+    prof = det.profiles.get(name)
+    if prof is None:
+        return None
+    total, t = 0.0, first
+    while t <= last:
+        local = t + utc_offset(t, tz)
+        weekend = _is_weekend(int(local // DAY))
+        share = prof.share(weekend, int(local % DAY // HOUR))
+        if share is None:
+            return None
+        total += (levels[1] if weekend else levels[0]) * share
+        t += HOUR
+    return total
+
+
+def burst_finding(det: Any, key: str, first: float, h: float, obs: int) -> Finding | None:
+    p = det.p
+    today = int(h // DAY)
+    levels = daily_levels(det, key, today)
+    exp = expected(det, key, first, h, levels) if levels else None
+    if levels is None or exp is None:
+        return None
+    ratio = obs / exp if exp > 0 else math.inf
+    ratios = det.ratios.setdefault(key, {})
+    own = det.own_ratio(key, today)
+    thr_ratio = max(p.burst_ratio, p.k_burst * own) if own is not None else p.burst_ratio * 1.2
+    threshold = max(float(p.burst_floor), thr_ratio * exp, exp + p.burst_min_excess)
+    ratios[today] = max(ratios.get(today, 0.0), min(ratio, 1e6))
+    if obs < threshold or det.fired_until.get(key, -1.0) > first:
+        return None
+    end = h + HOUR
+    det.fired_until[key] = end
+    name, _, immigration = det.meta[key]
+    evidence = {
+        "rule": "burst",
+        "observed_value": obs,
+        "baseline": round(exp, 3),
+        "threshold": round(threshold, 3),
+        "ratio": round(ratio, 3),
+        "threshold_ratio": round(thr_ratio, 3),
+        "own_usual_max_ratio": own,
+        "daily_level_weekday": levels[0],
+        "daily_level_weekend": levels[1],
+        "history_days": levels[2],
+        "floor": p.burst_floor,
+        "min_excess": p.burst_min_excess,
+        "window_hours": p.burst_hours,
+        "profile": name,
+        **_top(det, key, first, h),
+    }
+    return _finding(
+        det,
+        key,
+        "burst",
+        first,
+        end,
+        immigration,
+        evidence,
+        f"{obs} queries in {p.burst_hours} h, {ratio:.1f}x the expected {exp:.1f}.",
+    )
+
+
+def ramp_finding(det: Any, key: str, day: int) -> Finding | None:
+    p = det.p
+    ring = det.rings[key]
+    last = det.ramp_last.get(key)
+    if last is not None and day - last < p.ramp_cooldown_days:
+        return None
+    for recent_days, base_days, ratio in p.ramp_horizons:
+        recent = ring.days(day - recent_days + 1, day + 1)
+        base = ring.days(day - recent_days - base_days + 1, day - recent_days + 1)
+        if len(recent) < recent_days or len(base) < math.ceil(p.ramp_coverage * base_days):
+            continue
+        rm, bm = median([float(v) for v in recent]), median([float(v) for v in base])
+        threshold = max(ratio * max(bm, p.ramp_min_base), bm + p.ramp_min_excess)
+        if rm >= threshold:
+            det.ramp_last[key] = day
+            start, end = float((day - recent_days + 1) * DAY), float((day + 1) * DAY)
+            evidence = {
+                "rule": "ramp",
+                "observed_value": rm,
+                "baseline": bm,
+                "threshold": threshold,
+                "ratio": round(rm / bm, 3) if bm > 0 else None,
+                "threshold_ratio": ratio,
+                "recent_days": recent_days,
+                "baseline_days": base_days,
+                "baseline_days_present": len(base),
+                "min_excess": p.ramp_min_excess,
+                "min_base": p.ramp_min_base,
+                "recent_daily_totals": recent,
+                **_top(det, key, start, end),
+            }
+            return _finding(
+                det,
+                key,
+                "ramp",
+                start,
+                end,
+                det.meta[key][2],
+                evidence,
+                f"Median {rm:.0f}/day over {recent_days} d vs {bm:.0f}/day over the {base_days} d before.",
+            )
+    return None
+
+
+def _top(det: Any, key: str, first: float, last: float) -> dict[str, Any]:
+    if not key.startswith("component:"):
+        return {}
+    counts: dict[str, int] = {}
+    for t, per_ori in det.top.get(key, {}).items():
+        if first <= t <= last:
+            for ori, n in per_ori.items():
+                counts[ori] = counts.get(ori, 0) + n
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+    return {"top_oris": [[o, n] for o, n in top]}
+
+
+def _finding(
+    det: Any,
+    key: str,
+    rule: str,
+    start: float,
+    end: float,
+    immigration: bool,
+    evidence: dict[str, Any],
+    summary: str,
+) -> Finding:
+    component = key.startswith("component:")
+    top = evidence.get("top_oris") or []
+    ori = top[0][0] if component and top else (None if component else key)
+    label = key.split(":", 1)[1] + " (all ORIs)" if component else key
+    return Finding(
+        detector=det.kind,
+        severity="high" if immigration else "warning",
+        ori=ori,
+        group_key=f"{key}|{rule}",
+        window_start=start,
+        window_end=end,
+        title=f"Query volume {rule} for {label}",
+        summary=summary,
+        evidence={"key": key, "scope": "component" if component else "ORI", **evidence},
+    )

@@ -1,0 +1,252 @@
+"""State pieces and the decision rule of `bulk_sweep`, kept apart so each module stays short.
+
+`Bucket`: what one key did in one hop (distinct subjects, distinct wildcard searches, patterns).
+`PeerStats`: per peer group, a log-binned histogram of window counts per day (bounded, robust quantile).
+`decide`: thresholds from the key's own history, its peers and the floors; returns a `Decision` whose
+evidence carries every number needed to re-derive it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from stream.detectors._robust import SampledSet, median, stable_hash
+from stream.records import Agency
+
+_WILDCARDS = "*?%_ "
+
+
+class Bucket:
+    __slots__ = ("federal", "immigration", "n", "nj", "patterns", "pcap", "peer", "subjects", "wild")
+
+    def __init__(self, cap: int, pcap: int) -> None:
+        self.subjects = SampledSet(cap)
+        self.wild = SampledSet(cap)
+        self.patterns: set[str] = set()
+        self.pcap = pcap
+        self.n = 0
+        self.peer = ""
+        self.nj = self.immigration = self.federal = False
+
+    def add(self, h: int | None, wild: bool, pattern: str | None, agency: Agency) -> None:
+        self.n += 1
+        if h is not None:
+            self.subjects.add(h)
+            if wild:
+                self.wild.add(h)
+        if pattern and len(self.patterns) < self.pcap:
+            self.patterns.add(pattern)
+        # min() keeps the label independent of arrival order should enrichment ever differ
+        self.peer = agency.peer_group if not self.peer else min(self.peer, agency.peer_group)
+        self.nj |= agency.category == "NJ"
+        self.immigration |= agency.immigration_enforcement
+        self.federal |= agency.federal
+
+    def distinct(self) -> int:
+        return self.subjects.estimate()
+
+    def wild_distinct(self) -> int:
+        return self.wild.estimate()
+
+    def max_siblings(self) -> int:
+        """Largest set of patterns that differ only in their last literal character (AB1*, AB2*...)."""
+        groups: dict[tuple[str, int], set[str]] = {}
+        for p in self.patterns:
+            core = p.rstrip(_WILDCARDS)
+            if core:
+                groups.setdefault((core[:-1], len(core)), set()).add(core[-1])
+        return max((len(v) for v in groups.values()), default=0)
+
+    @staticmethod
+    def merge(a: Bucket | None, b: Bucket | None) -> Bucket | None:
+        if a is None or b is None:
+            return a or b
+        m = Bucket(a.subjects.cap, a.pcap)
+        m.subjects = SampledSet(a.subjects.cap)
+        m.subjects.members = _union(a.subjects, b.subjects)
+        m.subjects.level = max(a.subjects.level, b.subjects.level)
+        m.wild.members = _union(a.wild, b.wild)
+        m.wild.level = max(a.wild.level, b.wild.level)
+        _refit(m.subjects)
+        _refit(m.wild)
+        m.patterns = a.patterns | b.patterns
+        m.n = a.n + b.n
+        m.peer = min(a.peer, b.peer)
+        m.nj, m.immigration, m.federal = a.nj or b.nj, a.immigration or b.immigration, a.federal or b.federal
+        return m
+
+    def dump(self) -> list[Any]:
+        flags = [self.nj, self.immigration, self.federal]
+        return [self.n, self.peer, flags, self.subjects.dump(), self.wild.dump(), sorted(self.patterns)]
+
+    @classmethod
+    def load(cls, cap: int, pcap: int, raw: list[Any]) -> Bucket:
+        b = cls(cap, pcap)
+        b.n, b.peer = int(raw[0]), str(raw[1])
+        b.nj, b.immigration, b.federal = (bool(x) for x in raw[2])
+        b.subjects, b.wild = SampledSet.load(cap, raw[3]), SampledSet.load(cap, raw[4])
+        b.patterns = set(raw[5])
+        return b
+
+
+def _union(a: SampledSet, b: SampledSet) -> set[int]:
+    mask = (1 << max(a.level, b.level)) - 1
+    return {m for m in a.members | b.members if not m & mask}
+
+
+def _refit(s: SampledSet) -> None:
+    while len(s.members) > s.cap:
+        s.level += 1
+        mask = (1 << s.level) - 1
+        s.members = {m for m in s.members if not m & mask}
+
+
+class PeerStats:
+    """(scale, peer group, key kind) -> {day: {log bin: windows}}: a robust high quantile of what
+    comparable keys do per window, for keys too new to have their own history."""
+
+    def __init__(self, days: int) -> None:
+        self.days = days
+        self.h: dict[str, dict[int, dict[int, int]]] = {}
+
+    @staticmethod
+    def _bin(v: int) -> int:
+        return int(4 * math.log2(1 + v))
+
+    def add(self, si: int, peer: str, kind: str, day: int, value: int) -> None:
+        hist = self.h.setdefault(f"{si}|{peer}|{kind}", {}).setdefault(day, {})
+        b = self._bin(value)
+        hist[b] = hist.get(b, 0) + 1
+
+    def quantile(self, si: int, peer: str, kind: str, day: int, q: float, min_n: int) -> float:
+        """Upper edge of the bin holding quantile q over the days before `day`; 0 when too few windows."""
+        merged: dict[int, int] = {}
+        for d, hist in self.h.get(f"{si}|{peer}|{kind}", {}).items():
+            if day - self.days <= d < day:
+                for b, c in hist.items():
+                    merged[b] = merged.get(b, 0) + c
+        total = sum(merged.values())
+        if total < min_n:
+            return 0.0
+        seen = 0
+        for b in sorted(merged):
+            seen += merged[b]
+            if seen >= q * total:
+                return math.floor(2 ** ((b + 1) / 4) - 1)
+        return 0.0  # unreachable: the loop always reaches q * total
+
+    def expire(self, day: int) -> None:
+        for days in self.h.values():
+            for d in [d for d in days if d <= day - self.days]:
+                del days[d]
+
+    def dump(self) -> list[Any]:
+        return [[k, [[d, sorted(h.items())] for d, h in days.items()]] for k, days in self.h.items()]
+
+    @classmethod
+    def load(cls, days: int, raw: list[Any]) -> PeerStats:
+        ps = cls(days)
+        for k, rows in raw:
+            ps.h[k] = {int(d): {int(b): int(c) for b, c in h} for d, h in rows}
+        return ps
+
+
+@dataclass(slots=True)
+class Decision:
+    rules: list[str]
+    severity: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    summary: str = ""
+
+
+def _baseline(p: Any, hist: dict[int, list[int]], day: int) -> tuple[str, float, float, int]:
+    before = [v for d, v in hist.items() if day - p.history_days <= d < day]
+    if len(before) >= p.min_history_days:
+        return (
+            "own_median_daily_max",
+            median([v[0] for v in before]),
+            median([v[1] for v in before]),
+            len(before),
+        )
+    if hist:  # short history, possibly today's earlier windows only: the largest window seen so far
+        return (
+            "warmup_max_seen",
+            max(v[0] for v in hist.values()),
+            max(v[1] for v in hist.values()),
+            len(before),
+        )
+    return "none", 0.0, 0.0, 0
+
+
+def decide(
+    p: Any, si: int, w: Bucket, hist: dict[int, list[int]], day: int, peers: PeerStats, key: str, warm: bool
+) -> Decision | None:
+    basis, ref_d, ref_w, n_days = _baseline(p, hist, day)
+    floor_mult = (p.nj_floor_mult if w.nj else 1.0) * (
+        1.0 if basis == "own_median_daily_max" else p.new_floor_mult
+    )
+    floor_d, floor_w = p.floor_distinct[min(si, len(p.floor_distinct) - 1)] * floor_mult, 0.0
+    floor_w = p.floor_wildcard[min(si, len(p.floor_wildcard) - 1)] * floor_mult
+    peer_q = peers.quantile(si, w.peer, "u" if "/" in key else "o", day, p.peer_quantile, p.peer_min_windows)
+    if basis == "own_median_daily_max":
+        thr_d, thr_w = max(floor_d, p.k_own * ref_d), max(floor_w, p.k_own * ref_w)
+    elif basis == "warmup_max_seen":
+        thr_d = max(floor_d, p.k_warm * ref_d, p.k_peer * peer_q)
+        thr_w = max(floor_w, p.k_warm * ref_w)
+    elif warm:  # a key never seen while the monitor itself is warming up: cannot judge its size yet
+        thr_d = thr_w = math.inf
+    else:
+        thr_d, thr_w = max(floor_d, p.k_peer * peer_q), floor_w
+    d, wd, sib = w.distinct(), w.wild_distinct(), w.max_siblings()
+    rules = [
+        name
+        for name, hit in (
+            ("distinct_subjects", d > thr_d),
+            ("wildcard_searches", wd > thr_w),
+            ("enumeration", sib >= p.enum_min_siblings),
+        )
+        if hit
+    ]
+    if not rules:
+        return None
+    ratio = max(d / thr_d if thr_d < math.inf else 0.0, wd / thr_w if thr_w < math.inf else 0.0)
+    severity = "high" if (w.immigration or w.nj or ratio >= 3.0 or "enumeration" in rules) else "warning"
+    primary = rules[0]
+    observed, threshold, baseline = {
+        "distinct_subjects": (d, thr_d, ref_d),
+        "wildcard_searches": (wd, thr_w, ref_w),
+        "enumeration": (sib, p.enum_min_siblings, 0.0),
+    }[primary]
+    evidence = {
+        "rules": rules,
+        "observed_value": observed,
+        "threshold": _num(threshold),
+        "baseline": baseline,
+        "distinct_subjects": d,
+        "wildcard_searches": wd,
+        "max_sibling_patterns": sib,
+        "queries": w.n,
+        "threshold_distinct": _num(thr_d),
+        "threshold_wildcard": _num(thr_w),
+        "threshold_siblings": p.enum_min_siblings,
+        "baseline_basis": basis,
+        "baseline_distinct": ref_d,
+        "baseline_wildcard": ref_w,
+        "history_days": n_days,
+        "peer_group": w.peer,
+        "peer_quantile_distinct": peer_q,
+        "floor_distinct": floor_d,
+        "floor_wildcard": floor_w,
+        "non_criminal_justice": w.nj,
+    }
+    summary = f"{d} distinct subjects, {wd} wildcard searches, {sib} sibling patterns (baseline {basis})."
+    return Decision(rules, severity, evidence, summary)
+
+
+def _num(x: float) -> float | None:
+    return None if math.isinf(x) else round(float(x), 3)
+
+
+__all__ = ["Bucket", "Decision", "PeerStats", "decide", "stable_hash"]

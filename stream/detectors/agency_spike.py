@@ -1,0 +1,198 @@
+"""agency_spike: an ORI, or a federal component across all its ORIs, querying far above its own level.
+
+Two rules, both on logical-query counts and both against the key's own robust baseline:
+- burst: the last `burst_hours` (aligned, re-evaluated every hour) against the expected count for
+  those local hours = the key's daily level (trimmed mean of recent daily totals, weekday and weekend
+  apart) x its peer group's learned share of a day's volume in each local hour. Fires above
+  max(floor, burst_ratio, k_burst x the key's own usual daily-max ratio), so naturally bursty
+  agencies get a higher bar.
+- ramp: at each day close, the median of the last R days against the median of the B days before,
+  for several (R, B) horizons: a step in days, a climb over weeks, a slow month-over-month rise.
+Floors (minimum counts and minimum excess per day) keep small agencies quiet; nothing fires before a
+key has `min_history_days` of its own history. Hours and days are aligned and closed by the watermark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import Field
+
+from stream.detectors import register
+from stream.detectors._robust import DAY, HOUR, median, utc_offset
+from stream.detectors._spike_eval import burst_finding, ramp_finding
+from stream.detectors._spike_state import DailyRing, Profile
+from stream.detectors.base import Detector, DetectorContext, Params
+from stream.findings import Finding
+from stream.records import IMMIGRATION_COMPONENTS, Query
+
+
+class AgencySpikeParams(Params):
+    burst_hours: int = Field(3, ge=1, le=24, description="Burst window, hours (re-evaluated hourly).")
+    burst_ratio: float = Field(2.5, gt=1, description="Minimum observed/expected ratio for a burst.")
+    k_burst: float = Field(1.5, gt=1, description="Times the key's own median daily-max ratio.")
+    burst_floor: int = Field(60, ge=1, description="Minimum queries in the burst window.")
+    burst_min_excess: int = Field(40, ge=0, description="Minimum queries above expected.")
+    baseline_days: int = Field(28, ge=7, description="Days behind the daily level of the burst rule.")
+    min_history_days: int = Field(3, ge=1, description="Own full days needed before any finding.")
+    ramp_horizons: list[tuple[int, int, float]] = Field(
+        [(3, 14, 2.5), (7, 28, 2.0), (28, 56, 1.6)],
+        description="(recent days, baseline days, min ratio of medians) for the ramp rule.",
+    )
+    ramp_min_excess: float = Field(20.0, ge=0, description="Min rise of the daily median, queries/day.")
+    ramp_min_base: float = Field(5.0, ge=0, description="Baseline median is taken as at least this.")
+    ramp_coverage: float = Field(0.75, gt=0, le=1, description="Share of baseline days that must exist.")
+    ramp_cooldown_days: int = Field(28, ge=1, description="One ramp finding per key per this many days.")
+    history_days: int = Field(120, ge=30, le=400, description="Daily totals kept per key.")
+    profile_half_life_days: float = Field(14.0, gt=0)
+    components: bool = Field(True, description="Also watch each federal component across its ORIs.")
+
+
+@register
+class AgencySpike(Detector):
+    kind = "agency_spike"
+    params_model = AgencySpikeParams
+
+    def __init__(self, params: Params, ctx: DetectorContext) -> None:
+        super().__init__(params, ctx)
+        self.p: AgencySpikeParams = params  # type: ignore[assignment]
+        self._reset()
+
+    def _reset(self) -> None:
+        self.meta: dict[str, list[Any]] = {}  # key -> [profile name, tz, immigration]
+        self.hours: dict[str, dict[float, int]] = {}
+        self.days: dict[str, dict[int, int]] = {}
+        self.top: dict[str, dict[float, dict[str, int]]] = {}  # component key -> hour -> ORI -> n
+        self.rings: dict[str, DailyRing] = {}
+        self.ratios: dict[str, dict[int, float]] = {}
+        self.profiles: dict[str, Profile] = {}
+        self.fired_until: dict[str, float] = {}
+        self.ramp_last: dict[str, int] = {}
+        self.cursor: float | None = None  # start of the next hour to close
+
+    # -- events -------------------------------------------------------------------------------
+    def on_query(self, q: Query) -> Iterable[Finding]:
+        if not q.first_of_logical or (self.cursor is not None and q.ts < self.cursor):
+            return ()
+        hour, day = float(int(q.ts // HOUR) * HOUR), int(q.ts // DAY)
+        if self.cursor is None:
+            self.cursor = hour
+        immigration = q.agency.immigration_enforcement or q.agency.component in IMMIGRATION_COMPONENTS
+        self._count(q.ori, [q.agency.peer_group, q.origin_tz, immigration], hour, day)
+        if self.p.components and q.agency.component:
+            key = f"component:{q.agency.component}"
+            self._count(key, [key, None, q.agency.component in IMMIGRATION_COMPONENTS], hour, day)
+            per_ori = self.top.setdefault(key, {}).setdefault(hour, {})
+            per_ori[q.ori] = per_ori.get(q.ori, 0) + 1
+        return ()
+
+    def _count(self, key: str, meta: list[Any], hour: float, day: int) -> None:
+        self.meta[key] = meta
+        hours = self.hours.setdefault(key, {})
+        hours[hour] = hours.get(hour, 0) + 1
+        days = self.days.setdefault(key, {})
+        days[day] = days.get(day, 0) + 1
+
+    # -- closing hours and days ---------------------------------------------------------------
+    def on_watermark(self, watermark: float) -> Iterable[Finding]:
+        out: list[Finding] = []
+        while self.cursor is not None and self.cursor + HOUR <= watermark:
+            out.extend(self._close_hour(self.cursor))
+            self.cursor += HOUR
+            if self.cursor % DAY == 0:
+                out.extend(self._close_day(int(self.cursor // DAY) - 1))
+        return out
+
+    def _close_hour(self, h: float) -> list[Finding]:
+        out: list[Finding] = []
+        first = h - (self.p.burst_hours - 1) * HOUR
+        for key in sorted(self.hours):
+            hours = self.hours[key]
+            obs = sum(n for t, n in hours.items() if first <= t <= h)
+            if obs * 2 >= self.p.burst_floor:  # cheaper than evaluating every quiet key every hour
+                f = burst_finding(self, key, first, h, obs)
+                if f is not None:
+                    out.append(f)
+            self._learn_hour(key, h, hours.get(h, 0))
+            for t in [t for t in hours if t <= first]:
+                del hours[t]
+            for t in [t for t in self.top.get(key, {}) if t <= first - 6 * DAY]:
+                del self.top[key][t]
+            if not hours:
+                del self.hours[key]
+        return out
+
+    def _learn_hour(self, key: str, h: float, n: int) -> None:
+        if n == 0:
+            return
+        name, tz, _ = self.meta[key]
+        offset = utc_offset(h, tz)
+        local = h + offset
+        weekend = int((local // DAY + 3) % 7) >= 5  # day 0 (1970-01-01) was a Thursday
+        self.profiles.setdefault(name, Profile()).add(weekend, int(local % DAY // HOUR), n)
+
+    def _close_day(self, day: int) -> list[Finding]:
+        out: list[Finding] = []
+        for key in sorted(set(self.rings) | set(self.days)):
+            count = self.days.get(key, {}).pop(day, 0)
+            ring = self.rings.get(key)
+            if ring is None:
+                ring = self.rings[key] = DailyRing(self.p.history_days, day)
+            ring.close_day(day, count)
+            if not self.days.get(key):
+                self.days.pop(key, None)
+            f = ramp_finding(self, key, day)
+            if f is not None:
+                out.append(f)
+            if sum(ring.days(day - self.p.baseline_days - 7, day + 1)) == 0:
+                self._forget(key)  # idle for over a month: bounded state for keys that come and go
+        factor = 0.5 ** (1 / self.p.profile_half_life_days)
+        for prof in self.profiles.values():
+            prof.decay(factor)
+        for ratios in self.ratios.values():
+            for d in [d for d in ratios if d <= day - self.p.baseline_days]:
+                del ratios[d]
+        return out
+
+    def _forget(self, key: str) -> None:
+        for table in (self.rings, self.ratios, self.fired_until, self.ramp_last, self.top):
+            table.pop(key, None)
+        if key not in self.hours and key not in self.days:
+            self.meta.pop(key, None)
+
+    def own_ratio(self, key: str, day: int) -> float | None:
+        prior = [r for d, r in self.ratios.get(key, {}).items() if d < day]
+        return median(prior) if len(prior) >= self.p.min_history_days else None
+
+    # -- checkpoint ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "cursor": self.cursor,
+            "meta": self.meta,
+            "hours": {k: [[t, n] for t, n in v.items()] for k, v in self.hours.items()},
+            "days": {k: [[d, n] for d, n in v.items()] for k, v in self.days.items()},
+            "top": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in self.top.items()},
+            "rings": {k: r.dump() for k, r in self.rings.items()},
+            "ratios": {k: [[d, r] for d, r in v.items()] for k, v in self.ratios.items()},
+            "profiles": {k: p.dump() for k, p in self.profiles.items()},
+            "fired_until": self.fired_until,
+            "ramp_last": self.ramp_last,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._reset()
+        self.cursor = state.get("cursor")
+        self.meta = {k: list(v) for k, v in state.get("meta", {}).items()}
+        self.hours = {k: {float(t): int(n) for t, n in v} for k, v in state.get("hours", {}).items()}
+        self.days = {k: {int(d): int(n) for d, n in v} for k, v in state.get("days", {}).items()}
+        self.top = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("top", {}).items()}
+        n = self.p.history_days
+        self.rings = {k: DailyRing.load(n, r) for k, r in state.get("rings", {}).items()}
+        self.ratios = {k: {int(d): float(r) for d, r in v} for k, v in state.get("ratios", {}).items()}
+        self.profiles = {k: Profile([list(r) for r in p]) for k, p in state.get("profiles", {}).items()}
+        self.fired_until = {k: float(v) for k, v in state.get("fired_until", {}).items()}
+        self.ramp_last = {k: int(v) for k, v in state.get("ramp_last", {}).items()}
+
+    def state_size(self) -> int:
+        return len(self.meta)

@@ -1,0 +1,210 @@
+"""bulk_sweep: one requester looking up far more distinct people, plates or wildcard searches than it
+normally does, in hopping windows at several scales (1 h, 6 h, 24 h by default).
+
+Keys: the ORI, and ORI/operator when the operator is known (a sweep split across operators still adds
+up at ORI level). Per window: distinct subjects, distinct wildcard searches (name-only, owner-name,
+partial-plate) and enumeration (sibling patterns such as AB1*, AB2*, AB3* under one stem).
+Baselines are robust: the median over the last days of each key's own daily maximum per window; keys
+without enough history use the maximum seen so far and the peer group's high quantile; absolute floors
+keep tiny agencies quiet. Windows are aligned (start = multiple of the hop) and closed by the watermark,
+so findings depend on the set of events only. Memory is bounded: distinct counts are capped
+(`SampledSet`), history is a few numbers per key and day, and idle keys expire.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import Field
+
+from stream.detectors import register
+from stream.detectors._robust import DAY, SampledSet, stable_hash
+from stream.detectors._sweep_state import Bucket, Decision, PeerStats, decide
+from stream.detectors.base import Detector, DetectorContext, Params
+from stream.findings import Finding
+from stream.records import Query
+
+WILDCARD_MODES = frozenset({"name_only", "owner_name", "partial_plate"})
+WILDCARD_KEYS = frozenset({"DNQ", "RNQ", "RPQ"})
+
+
+class BulkSweepParams(Params):
+    scales_s: list[int] = Field([3600, 21600, 86400], min_length=1, description="Window sizes; hop = half.")
+    floor_distinct: list[int] = Field([30, 80, 160], description="Min distinct subjects per scale.")
+    floor_wildcard: list[int] = Field([12, 25, 50], description="Min distinct wildcard searches per scale.")
+    k_own: float = Field(3.0, gt=1, description="Times the key's median daily max per window.")
+    k_warm: float = Field(4.0, gt=1, description="Times the max seen so far, while history is short.")
+    k_peer: float = Field(1.0, gt=0, description="Times the peer group's high quantile, for new keys.")
+    peer_quantile: float = Field(0.99, gt=0.5, lt=1)
+    peer_min_windows: int = Field(200, ge=1, description="Peer windows needed before the peer bound.")
+    new_floor_mult: float = Field(1.5, ge=1, description="Floors are raised by this for keys w/o history.")
+    nj_floor_mult: float = Field(0.5, gt=0, le=1, description="Floors for non-criminal-justice (NJ).")
+    history_days: int = Field(14, ge=3, le=60)
+    min_history_days: int = Field(3, ge=1)
+    global_warmup_s: float = Field(86400.0, ge=0, description="No history-less firing this long.")
+    enum_min_siblings: int = Field(6, ge=3, description="Sibling patterns under one stem to fire.")
+    max_distinct_per_key: int = Field(2048, ge=64, description="Exact distinct count up to this.")
+    max_patterns_per_key: int = Field(512, ge=16)
+
+
+@register
+class BulkSweep(Detector):
+    kind = "bulk_sweep"
+    params_model = BulkSweepParams
+
+    def __init__(self, params: Params, ctx: DetectorContext) -> None:
+        super().__init__(params, ctx)
+        self.p: BulkSweepParams = params  # type: ignore[assignment]
+        self._reset()
+
+    def _reset(self) -> None:
+        self.first_ts: float | None = None
+        # (scale index, key) -> {bucket start: Bucket}; key is "ORI" or "ORI/operator"
+        self.open: dict[tuple[int, str], dict[float, Bucket]] = {}
+        self.due: list[tuple[float, int, int, str, float]] = []  # (end, scale, kind order, key, start)
+        self.pending: set[tuple[int, str, float]] = set()
+        self.history: dict[tuple[int, str], dict[int, list[int]]] = {}  # day -> [max distinct, max wild]
+        self.peers = PeerStats(self.p.history_days)
+        self.fired_until: dict[str, float] = {}
+        self.last_day = -1
+        self.wm = float("-inf")
+
+    # -- events -------------------------------------------------------------------------------
+    def on_query(self, q: Query) -> Iterable[Finding]:
+        if not q.first_of_logical or q.ts < self.wm:
+            return ()  # children of a counted query; late events (the pipeline filters them too)
+        self.first_ts = q.ts if self.first_ts is None else min(self.first_ts, q.ts)
+        wild = q.search_mode in WILDCARD_MODES or q.message_key in WILDCARD_KEYS
+        item = q.subject_key or (f"p:{q.pattern}" if q.pattern else None)
+        h = stable_hash(item) if item else None
+        keys = [q.ori] if not q.operator_id else [q.ori, f"{q.ori}/{q.operator_id}"]
+        for si, width in enumerate(self.p.scales_s):
+            hop = width / 2
+            start = float(int(q.ts // hop) * hop)
+            for key in keys:
+                bucket = self._bucket(si, key, start, hop)
+                bucket.add(h, wild, q.pattern if wild else None, q.agency)
+        return ()
+
+    def _bucket(self, si: int, key: str, start: float, hop: float) -> Bucket:
+        buckets = self.open.setdefault((si, key), {})
+        bucket = buckets.get(start)
+        if bucket is None:
+            bucket = buckets[start] = Bucket(self.p.max_distinct_per_key, self.p.max_patterns_per_key)
+            for w in (start - hop, start):  # the bucket is the tail of one window and the head of the next
+                if (si, key, w) not in self.pending:
+                    self.pending.add((si, key, w))
+                    heapq.heappush(self.due, (w + 2 * hop, si, 1 if "/" not in key else 0, key, w))
+        return bucket
+
+    # -- windows ------------------------------------------------------------------------------
+    def on_watermark(self, watermark: float) -> Iterable[Finding]:
+        out: list[Finding] = []
+        self.wm = max(self.wm, watermark)
+        while self.due and self.due[0][0] <= watermark:
+            end, si, _, key, start = heapq.heappop(self.due)
+            self.pending.discard((si, key, start))
+            finding = self._close(si, key, start, end)
+            if finding is not None:
+                out.append(finding)
+        day = int(watermark // DAY)
+        if day != self.last_day:
+            self.last_day = day
+            self._expire(day)
+        return out
+
+    def _close(self, si: int, key: str, start: float, end: float) -> Finding | None:
+        buckets = self.open.get((si, key), {})
+        hop = (end - start) / 2
+        head, tail = buckets.pop(start, None), buckets.get(start + hop)
+        if not buckets:
+            self.open.pop((si, key), None)
+        window = Bucket.merge(head, tail)
+        if window is None or self.first_ts is None or start < self.first_ts:
+            return None  # empty, or partial (the monitor started inside it): neither fire nor learn
+        day = int(start // DAY)
+        hist = self.history.setdefault((si, key), {})
+        decision = decide(self.p, si, window, hist, day, self.peers, key, self._warm(start))
+        self._learn(si, key, hist, day, window)
+        if decision is None or self.fired_until.get(key, -1.0) > start:
+            return None  # quiet, or the same episode already reported (smaller scale or operator)
+        self.fired_until[key] = end
+        if "/" in key:
+            self.fired_until[key.split("/", 1)[0]] = max(end, self.fired_until.get(key.split("/")[0], 0))
+        return self._finding(si, key, start, end, window, decision)
+
+    def _warm(self, start: float) -> bool:
+        return self.first_ts is not None and start < self.first_ts + self.p.global_warmup_s
+
+    def _learn(self, si: int, key: str, hist: dict[int, list[int]], day: int, window: Bucket) -> None:
+        d, w = window.distinct(), window.wild_distinct()
+        row = hist.setdefault(day, [0, 0])
+        row[0], row[1] = max(row[0], d), max(row[1], w)
+        for old in [x for x in hist if x <= day - self.p.history_days]:
+            del hist[old]
+        self.peers.add(si, window.peer, "u" if "/" in key else "o", day, d)
+
+    def _expire(self, day: int) -> None:
+        horizon = day - self.p.history_days
+        for k in [k for k, h in self.history.items() if not h or max(h) <= horizon]:
+            del self.history[k]
+        self.fired_until = {k: v for k, v in self.fired_until.items() if v > (day - 2) * DAY}
+        self.peers.expire(day)
+
+    def _finding(self, si: int, key: str, start: float, end: float, window: Bucket, d: Decision) -> Finding:
+        ori, _, operator = key.partition("/")
+        width = self.p.scales_s[si]
+        scope = "operator" if operator else "ORI"
+        return Finding(
+            detector=self.kind,
+            severity=d.severity,
+            ori=ori,
+            operator_id=operator or None,
+            group_key=f"{key}|{width}",
+            window_start=start,
+            window_end=end,
+            title=f"Bulk sweep by {ori} ({scope}): {', '.join(d.rules)} over {width // 3600} h",
+            summary=d.summary,
+            evidence={"scale_s": width, "scope": scope, **d.evidence},
+        )
+
+    # -- checkpoint ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "first_ts": self.first_ts,
+            "last_day": self.last_day,
+            "wm": None if self.wm == float("-inf") else self.wm,
+            "open": [
+                [si, key, [[s, b.dump()] for s, b in bs.items()]] for (si, key), bs in self.open.items()
+            ],
+            "pending": sorted([e, si, o, k, s] for e, si, o, k, s in self.due),
+            "history": [[si, key, [[d, *v] for d, v in h.items()]] for (si, key), h in self.history.items()],
+            "peers": self.peers.dump(),
+            "fired_until": dict(self.fired_until),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._reset()
+        self.first_ts = state.get("first_ts")
+        self.last_day = int(state.get("last_day", -1))
+        self.wm = float("-inf") if state.get("wm") is None else float(state["wm"])
+        cap, pcap = self.p.max_distinct_per_key, self.p.max_patterns_per_key
+        for si, key, rows in state.get("open", []):
+            self.open[(si, key)] = {float(s): Bucket.load(cap, pcap, raw) for s, raw in rows}
+        self.due = [
+            (float(e), int(si), int(o), str(k), float(s)) for e, si, o, k, s in state.get("pending", [])
+        ]
+        heapq.heapify(self.due)
+        self.pending = {(si, k, s) for _, si, _, k, s in self.due}
+        for si, key, rows in state.get("history", []):
+            self.history[(si, key)] = {int(r[0]): [int(r[1]), int(r[2])] for r in rows}
+        self.peers = PeerStats.load(self.p.history_days, state.get("peers", []))
+        self.fired_until = {k: float(v) for k, v in state.get("fired_until", {}).items()}
+
+    def state_size(self) -> int:
+        return len(self.open) + len(self.history)
+
+
+__all__ = ["BulkSweep", "BulkSweepParams", "SampledSet"]

@@ -1,0 +1,137 @@
+"""new_requester: an ORI never seen before starts querying DMV data, after the monitor has learned the
+normal set of requesters.
+
+For the first `warmup_s` of event time every requester is simply learned. After that, an unseen ORI
+becomes a candidate; it is reported once its logical queries within `window_s` of its first query reach
+`min_queries` (`min_queries_federal`, default 1, for federal and immigration-enforcement agencies,
+which are also rated high). A candidate that stays below the bar for `window_s` is learned as a rare,
+benign requester. Counting happens in aligned hours closed by the watermark, so whether and when a
+candidate fires depends only on the set of its events; the finding's window starts at the aligned hour
+of its first query. The known set is a plain set of ORIs (18,000+ agencies is small), capped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import Field
+
+from stream.detectors import register
+from stream.detectors._robust import HOUR
+from stream.detectors.base import Detector, DetectorContext, Params
+from stream.findings import Finding
+from stream.records import Query
+
+
+class NewRequesterParams(Params):
+    warmup_s: float = Field(7 * 86400.0, ge=0, description="Event time spent learning known requesters.")
+    min_queries: int = Field(5, ge=1, description="Queries by a new non-federal ORI before it is reported.")
+    min_queries_federal: int = Field(1, ge=1, description="Same, for federal/immigration agencies.")
+    window_s: float = Field(86400.0, gt=0, description="The queries must come within this of the first.")
+    max_known: int = Field(1_000_000, ge=1000, description="Cap on the known-ORI set.")
+
+
+@register
+class NewRequester(Detector):
+    kind = "new_requester"
+    params_model = NewRequesterParams
+
+    def __init__(self, params: Params, ctx: DetectorContext) -> None:
+        super().__init__(params, ctx)
+        self.p: NewRequesterParams = params  # type: ignore[assignment]
+        self._reset()
+
+    def _reset(self) -> None:
+        self.first_ts: float | None = None
+        self.known: set[str] = set()
+        # ORI -> {"first": ts, "hours": {hour: n}, "fed": bool, "imm": bool, "reg": bool, "cat": str}
+        self.cand: dict[str, dict[str, Any]] = {}
+        self.wm = float("-inf")
+
+    def _warming(self, ts: float) -> bool:
+        return self.first_ts is None or ts < self.first_ts + self.p.warmup_s
+
+    def on_query(self, q: Query) -> Iterable[Finding]:
+        if not q.first_of_logical or q.ori in self.known or q.ts < self.wm:
+            return ()
+        self.first_ts = q.ts if self.first_ts is None else min(self.first_ts, q.ts)
+        if self._warming(q.ts):
+            self._learn(q.ori)
+            self.cand.pop(q.ori, None)  # an earlier (out-of-order) post-warm-up sighting was not new
+            return ()
+        c = self.cand.setdefault(q.ori, {"first": q.ts, "hours": {}, "fed": False, "imm": False})
+        c["first"] = min(c["first"], q.ts)
+        hour = str(int(q.ts // HOUR) * HOUR)
+        c["hours"][hour] = c["hours"].get(hour, 0) + 1
+        c["fed"] = c["fed"] or q.agency.federal
+        c["imm"] = c["imm"] or q.agency.immigration_enforcement
+        c["reg"] = q.agency.known
+        c["cat"] = q.agency.component or q.agency.category
+        return ()
+
+    def _learn(self, ori: str) -> None:
+        if len(self.known) < self.p.max_known:
+            self.known.add(ori)
+
+    def on_watermark(self, watermark: float) -> Iterable[Finding]:
+        self.wm = max(self.wm, watermark)
+        out: list[Finding] = []
+        for ori in sorted(self.cand):
+            c = self.cand[ori]
+            first = c["first"]
+            horizon = min(first + self.p.window_s, watermark)
+            n = sum(v for h, v in c["hours"].items() if float(h) + HOUR <= horizon)
+            need = self.p.min_queries_federal if (c["fed"] or c["imm"]) else self.p.min_queries
+            if n >= need:
+                out.append(self._finding(ori, c, n, need, float(int(first // HOUR) * HOUR), horizon))
+            elif watermark < first + self.p.window_s + HOUR:
+                continue  # still counting
+            del self.cand[ori]
+            self._learn(ori)
+        return out
+
+    def _finding(self, ori: str, c: dict[str, Any], n: int, need: int, start: float, end: float) -> Finding:
+        federal = c["fed"] or c["imm"]
+        evidence = {
+            "observed_value": n,
+            "threshold": need,
+            "baseline": 0,
+            "known_requesters": len(self.known),
+            "first_query_ts": c["first"],
+            "federal": c["fed"],
+            "immigration_enforcement": c["imm"],
+            "in_registry": c.get("reg", False),
+            "agency_class": c.get("cat"),
+            "window_s": self.p.window_s,
+            "warmup_ended_ts": (self.first_ts or 0.0) + self.p.warmup_s,
+        }
+        return Finding(
+            detector=self.kind,
+            severity="high" if federal else "warning",
+            ori=ori,
+            group_key=ori,
+            window_start=start,
+            window_end=max(end, start + HOUR),
+            title=f"New requester {ori} querying DMV data" + (" (federal)" if federal else ""),
+            summary=f"{ori} was never seen before; {n} queries since its first one.",
+            evidence=evidence,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "first_ts": self.first_ts,
+            "known": sorted(self.known),
+            "cand": self.cand,
+            "wm": None if self.wm == float("-inf") else self.wm,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._reset()
+        self.first_ts = state.get("first_ts")
+        self.known = set(state.get("known", []))
+        self.cand = {k: dict(v, hours=dict(v["hours"])) for k, v in state.get("cand", {}).items()}
+        self.wm = float("-inf") if state.get("wm") is None else float(state["wm"])
+
+    def state_size(self) -> int:
+        return len(self.known) + len(self.cand)
