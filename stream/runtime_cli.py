@@ -63,7 +63,7 @@ def run(
     metrics = Metrics(CollectorRegistry())
     if settings.metrics.port:
         metrics.serve(settings.metrics.host, settings.metrics.port)
-    client = connect(settings.redis)
+    client = connect(settings.redis, decode_responses=False)
     prefix = settings.redis.key_prefix
     worker = Worker(
         core,

@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from confluent_kafka.admin import AdminClient
 
 from stream.app import Core
+from stream import failpoints
 from stream.checkpoint import CheckpointStore
 from stream.codec import decode_event
 from stream.errors import DecodeError, SinkUnavailable
@@ -279,6 +280,7 @@ class Worker:
             if force:
                 raise
             return
+        failpoints.hit("after_alert_write")
         self.metrics.observe_redis_write(time.perf_counter() - started)
         done = self.clock()
         for _, appended in self.pending:
@@ -324,7 +326,9 @@ class Worker:
             assert task.next_offset is not None
             state = task.pipeline.snapshot() if task.pipeline is not None else {}
             self.ckpt.stage(pipe, task.topic, task.partition, task.next_offset, state)
+        failpoints.hit("during_checkpoint")
         pipe.execute()
+        failpoints.hit("after_checkpoint_write")
         self.metrics.observe_checkpoint(time.perf_counter() - started)
         offsets = []
         for task in dirty:
