@@ -44,11 +44,8 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("peak RSS (18,000 agencies)", f"{rss:,.0f} MB", "<= 500 MB", ok(rss <= 500)),
         ("two workers / one worker", f"{speed:.2f}", ">= 1.6", ok(speed >= 1.6)),
         ("simulator to file", f"{sim_file:,.0f} ev/s", ">= 100,000", ok(sim_file >= 100_000)),
-        ),
         ("simulator to Kafka", f"{sim_kafka:,.0f} ev/s", ">= 50,000", ok(sim_kafka >= 50_000)),
-        ),
         ("monthly export (25M events' aggregates)", f"{export_s:.1f} s", "< 60 s", ok(export_s < 60)),
-        ),
     ]
 
 
