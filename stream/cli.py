@@ -33,6 +33,7 @@ _FAMILIES: list[str] = [
     "stream.export.cli",
     "stream.policy_cli",
     "stream.runtime_cli",
+    "stream.dashboards_cli",
 ]
 
 
