@@ -30,6 +30,7 @@ def version() -> None:
 
 # Command families (each module defines `register(app)`).
 _FAMILIES: list[str] = [
+    "stream.alerting.cli",
     "stream.export.cli",
     "stream.policy_cli",
     "stream.runtime_cli",
