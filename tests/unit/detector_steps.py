@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ PACK = ROOT / "deploy" / "policies" / "policy.yaml"
 Step = tuple[Any, ...]
 
 
+@lru_cache(maxsize=1)
 def real_policy() -> Policy:
-    """The real pack's state rules (thresholds are validated in test_policy, not per detector test)."""
+    """The real pack's state rules (thresholds are validated in test_policy, not per detector
+    test); cached: the pack is immutable."""
     return load_policy(PACK, check_detectors=False)
 
 
