@@ -1,0 +1,159 @@
+"""Bounded state of the agency-substitution detector: blocks, recent queries, hits and volumes.
+
+Kept apart from the detector so the detector module reads as the decision rule. Everything here is
+plain lists and dicts with string keys, so a snapshot is JSON as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stream.detectors._ticks import align
+from stream.records import Agency, Query, Response
+
+_HOUR = 3600.0
+_DAY = 86400.0
+_MAX_BLOCKS_PER_SUBJECT = 4
+
+
+def agency_key(a: Agency) -> str:
+    """Who counts as "the same agency": a federal component as a whole, else the ORI itself."""
+    return f"c:{a.component}" if a.component else f"o:{a.ori}"
+
+
+def _skey(q: Query) -> str:
+    if q.state_destinations:
+        return q.state_destinations[0]
+    return "NL" if q.multi_state else "*"
+
+
+class SubstitutionState:
+    def __init__(self, span: float, same_state: bool) -> None:
+        self.span = span
+        self.same_state = same_state
+        self.blocked: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, akey, label, state]]
+        self.recent: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, akey, skey, states, eid]]
+        self.hits: dict[str, list[list[Any]]] = {}  # pair -> [[ts, subj, eid, state, b_ori, lag, skey]]
+        self.volume: dict[str, dict[str, dict[str, list[int]]]] = {}  # ori -> day -> skey -> [n, h]
+        self.totals: dict[str, dict[str, list[int]]] = {}  # day -> skey -> [n, h]
+        self.dirty: dict[float, set[str]] = {}
+        self.quiet_until: dict[str, float] = {}
+        self._recent_pruned = float("-inf")
+
+    # -- intake ---------------------------------------------------------------------------------
+    def add_query(self, q: Query) -> None:
+        assert q.subject_key is not None
+        skey = _skey(q)
+        states = ["*"] if q.multi_state or not q.state_destinations else list(q.state_destinations)
+        row = [q.ts, q.ori, agency_key(q.agency), skey, states, q.event_id]
+        self._count(q.ori, q.ts, skey, 0)
+        for block in self.blocked.get(q.subject_key, []):
+            self._match(q.subject_key, row, block)
+        self.recent.setdefault(q.subject_key, []).append(row)
+
+    def add_block(self, q: Query, r: Response) -> None:
+        assert q.subject_key is not None
+        a = q.agency
+        block = [r.ts, q.ori, agency_key(a), a.component or a.ori, r.responding_state]
+        blocks = [b for b in self.blocked.get(q.subject_key, []) if (b[2], b[4]) != (block[2], block[4])]
+        blocks.append(block)
+        self.blocked[q.subject_key] = sorted(blocks)[-_MAX_BLOCKS_PER_SUBJECT:]
+        for row in self.recent.get(q.subject_key, []):  # substitute queries that overtook the block
+            self._match(q.subject_key, row, block)
+
+    def _match(self, subject: str, row: list[Any], block: list[Any]) -> None:
+        ts, ori, akey, skey, states, eid = row
+        if akey == block[2] or not block[0] <= ts <= block[0] + self.span:
+            return
+        if self.same_state and "*" not in states and block[4] not in states:
+            return
+        pair = f"{ori}|{block[3]}"
+        hits = self.hits.setdefault(pair, [])
+        if any(h[2] == eid for h in hits):
+            return
+        hits.append([ts, subject, eid, block[4], block[1], ts - block[0], skey])
+        self._count(ori, ts, skey, 1)
+        self.dirty.setdefault(align(ts, _HOUR), set()).add(pair)
+
+    def _count(self, ori: str, ts: float, skey: str, index: int) -> None:
+        day = str(int(align(ts, _DAY)))
+        self.volume.setdefault(ori, {}).setdefault(day, {}).setdefault(skey, [0, 0])[index] += 1
+        self.totals.setdefault(day, {}).setdefault(skey, [0, 0])[index] += 1
+
+    # -- decisions ------------------------------------------------------------------------------
+    def pop_dirty(self, boundary: float) -> list[str]:
+        pairs: set[str] = set()
+        for bucket in [b for b in self.dirty if b < boundary]:
+            pairs |= self.dirty.pop(bucket)
+        return sorted(pairs)
+
+    def expected_hits(self, ori: str, start: float, end: float) -> float:
+        """Hits `ori` would get by chance: its volume per day and state times everyone else's hit rate."""
+        mu = 0.0
+        day = align(start, _DAY)
+        while day < end:
+            key = str(int(day))
+            for skey, (n, h) in self.volume.get(ori, {}).get(key, {}).items():
+                tn, th = self.totals.get(key, {}).get(skey, (0, 0))
+                if tn - n > 0:
+                    mu += n * (th - h) / (tn - n)
+            day += _DAY
+        return mu
+
+    # -- bounds ---------------------------------------------------------------------------------
+    def forget_recent(self, watermark: float) -> None:
+        """Only queries not yet behind the watermark can still be overtaken by their block."""
+        if watermark - self._recent_pruned < 60:
+            return
+        self._recent_pruned = watermark
+        for subject in list(self.recent):
+            rows = [r for r in self.recent[subject] if r[0] >= watermark]
+            if rows:
+                self.recent[subject] = rows
+            else:
+                del self.recent[subject]
+
+    def prune(self, boundary: float, max_subjects: int) -> None:
+        horizon = boundary - self.span
+        for subject in list(self.blocked):
+            kept = [b for b in self.blocked[subject] if b[0] >= horizon]
+            if kept:
+                self.blocked[subject] = kept
+            else:
+                del self.blocked[subject]
+        if len(self.blocked) > max_subjects:
+            newest = sorted(self.blocked, key=lambda s: (-self.blocked[s][-1][0], s))[:max_subjects]
+            self.blocked = {s: self.blocked[s] for s in newest}
+        self.hits = {p: kept for p, h in self.hits.items() if (kept := [x for x in h if x[0] >= horizon])}
+        oldest_day = str(int(align(horizon, _DAY) - _DAY))
+        for ori in list(self.volume):
+            days = {d: v for d, v in self.volume[ori].items() if int(d) >= int(oldest_day)}
+            if days:
+                self.volume[ori] = days
+            else:
+                del self.volume[ori]
+        self.totals = {d: v for d, v in self.totals.items() if int(d) >= int(oldest_day)}
+        self.quiet_until = {p: t for p, t in self.quiet_until.items() if t > horizon}
+
+    def size(self) -> int:
+        return len(self.blocked) + len(self.recent) + len(self.hits) + len(self.volume)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "blocked": self.blocked,
+            "recent": self.recent,
+            "hits": self.hits,
+            "volume": self.volume,
+            "totals": self.totals,
+            "dirty": [[b, sorted(p)] for b, p in sorted(self.dirty.items())],
+            "quiet_until": self.quiet_until,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.blocked = {k: [list(b) for b in v] for k, v in state.get("blocked", {}).items()}
+        self.recent = {k: [list(r) for r in v] for k, v in state.get("recent", {}).items()}
+        self.hits = {k: [list(h) for h in v] for k, v in state.get("hits", {}).items()}
+        self.volume = state.get("volume", {})
+        self.totals = state.get("totals", {})
+        self.dirty = {float(b): set(p) for b, p in state.get("dirty", [])}
+        self.quiet_until = {k: float(v) for k, v in state.get("quiet_until", {}).items()}
