@@ -120,18 +120,34 @@ def _time_of_day(rng: random.Random) -> float:
     )
 
 
-def steps(pairs: list[tuple[Query, list[Response]]], lateness: float = 300.0, tick: float = 60.0) -> list:
-    """Time-ordered steps with responses joined to their query and watermarks like the pipeline's."""
+def steps(
+    pairs: list[tuple[Query, list[Response]]],
+    lateness: float = 300.0,
+    tick: float = 60.0,
+    jitter: float = 0.0,
+    seed: int = 0,
+) -> list:
+    """Steps in arrival order, responses joined to their query, watermarks like the pipeline's.
+
+    `jitter` delays each arrival by up to that many seconds (keep it under `lateness`): the arrival
+    order then differs from event-time order while no event becomes late. Late events are skipped,
+    as the pipeline does for windowed detectors.
+    """
+    rng = random.Random(seed)
     events: list[tuple[float, str, tuple]] = []
     for q, rs in pairs:
-        events.append((q.ts, q.event_id, ("q", q)))
-        events.extend((r.ts, r.event_id, ("r", r, q)) for r in rs)
+        events.append((q.ts + rng.uniform(0, jitter), q.event_id, ("q", q)))
+        events.extend((r.ts + rng.uniform(0, jitter), r.event_id, ("r", r, q)) for r in rs)
     events.sort(key=lambda e: (e[0], e[1]))
     out: list = []
-    wm = -math.inf
-    for ts, _, step in events:
+    wm = max_ts = -math.inf
+    for _, _, step in events:
+        ts = step[1].ts
+        if ts < wm:
+            continue
         out.append(step)
-        aligned = math.floor((ts - lateness) / tick) * tick
+        max_ts = max(max_ts, ts)
+        aligned = math.floor((max_ts - lateness) / tick) * tick
         if aligned > wm:
             wm = aligned
             out.append(("wm", wm))
