@@ -83,13 +83,14 @@ class Traffic:
             return q, []
         subject = f"sk_{rng.getrandbits(48):x}"
         if cases is not None and rng.random() < 0.3:  # investigators revisit open cases on later days
-            cases[:] = [c for c in cases if c[1] > 0 and c[2] < ts]
-            if cases:
-                case = rng.choice(cases)
-                subject, case[1], case[2] = case[0], case[1] - 1, ts + rng.uniform(0.5, 1.5) * DAY
+            cases[:] = [c for c in cases if c[1] > 0]
+            ready = [c for c in cases if c[2] < ts]
+            if ready:
+                case = rng.choice(ready)
+                subject, case[1], case[2] = case[0], case[1] - 1, ts + rng.uniform(0.3, 1.2) * DAY
                 state = case[3]
             else:
-                cases.append([subject, rng.randint(2, 3), ts + rng.uniform(0.5, 1.5) * DAY, state])
+                cases.append([subject, rng.randint(2, 3), ts + rng.uniform(0.3, 1.2) * DAY, state])
         kind = rng.random()
         banned = a.immigration_enforcement and state in PHOTO_BANS
         face = a.ori.startswith("XXSYNF") and kind < 0.05
