@@ -35,6 +35,7 @@ _FAMILIES: list[str] = [
     "stream.policy_cli",
     "stream.runtime_cli",
     "stream.dashboards_cli",
+    "stream.simulate.cli",
 ]
 
 

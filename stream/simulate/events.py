@@ -1,0 +1,194 @@
+"""Event factory: turns simulated queries and responses into contract JSON lines, fast and deterministically.
+
+Hot-path habits: timestamps are integer milliseconds, formatted from a per-minute prefix cache; event ids
+are counters; dicts are serialized once by orjson. Every event goes into `pending` as
+`(emit_ms, seq, line)`; the engine sorts and flushes it, so emission order is time order except for the
+deliberately late share (`late_share`, delayed by up to `late_max_ms`), which lets a response precede
+its query in the output.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from stream.simulate.agencies import SimAgency
+from stream.simulate.calibration import MIX_LABELS
+from stream.simulate.people import person, subject_key
+
+
+class Stats:
+    """Counters for the final summary; labels are bounded (keys, categories, components)."""
+
+    def __init__(self) -> None:
+        self.events: Counter[str] = Counter()  # duplicate/malformed/silenced
+        self.queries = 0
+        self.responses = 0
+        self.logical: Counter[str] = Counter()  # mix label of logical queries
+        self.category: Counter[str] = Counter()
+        self.component: Counter[str] = Counter()
+        self.dq_photo = 0
+        self.msq = 0
+        self.children = 0
+
+
+class EventFactory:
+    def __init__(
+        self,
+        seed: int,
+        rnd: random.Random,
+        *,
+        clear_text_share: float = 0.0,
+        enrich: bool = False,
+        late_share: float = 0.0,
+        late_max_ms: int = 180_000,
+    ) -> None:
+        self.tag = f"{seed & 0xFFFFFF:06x}"
+        self.rnd = rnd
+        self.clear_rnd = random.Random(f"clear:{seed}")
+        self.clear_text_share = clear_text_share
+        self.enrich = enrich
+        self.late_share = late_share
+        self.late_max_ms = late_max_ms
+        self.pending: list[tuple[int, int, bytes]] = []
+        self.stats = Stats()
+        self._n = 0
+        self._seq = 0
+        self._minute_cache: dict[int, str] = {}
+
+    def ts(self, ms: int) -> str:
+        minute = ms // 60_000
+        prefix = self._minute_cache.get(minute)
+        if prefix is None:
+            if len(self._minute_cache) > 4096:
+                self._minute_cache.clear()
+            prefix = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
+            self._minute_cache[minute] = prefix
+        return f"{prefix}{ms // 1000 % 60:02d}.{ms % 1000:03d}Z"
+
+    def next_id(self) -> str:
+        self._n += 1
+        return f"{self.tag}{self._n:x}"
+
+    def push(self, ms: int, obj: dict[str, Any]) -> None:
+        emit = ms
+        if self.late_share and self.rnd.random() < self.late_share:
+            emit += self.rnd.randrange(1000, self.late_max_ms)
+        self._seq += 1
+        self.pending.append((emit, self._seq, orjson.dumps(obj)))
+
+    def query(
+        self,
+        ms: int,
+        agency: SimAgency,
+        key: str,
+        source: str,
+        mode: str,
+        dests: list[str],
+        sid: int | None,
+        label: str,
+        *,
+        operator: str | None = None,
+        pattern: str | None = None,
+        image: bool = False,
+        parent: str | None = None,
+        extra: dict[str, Any] | None = None,
+        qid: str | None = None,
+        ssn5: str | None = None,
+    ) -> str:
+        qid = qid or "q" + self.next_id()
+        search: dict[str, Any] = {"mode": mode}
+        if ssn5 is not None:
+            search["ssn_last5"] = ssn5
+        if sid is not None:
+            if self.clear_text_share and self.clear_rnd.random() < self.clear_text_share:
+                p = person(sid, dests[0][:2])
+                field = "plate" if mode in ("plate", "owner_name") else "oln" if mode == "oln" else "name"
+                if field == "name":
+                    search["name"], search["dob"] = p["name"], p["dob"]
+                else:
+                    search[field] = p[field]
+                if self.clear_rnd.random() < 0.5:  # half the raw taps also carry the upstream hash
+                    search["subject_key"] = subject_key(sid)
+            else:
+                search["subject_key"] = subject_key(sid)
+        if pattern is not None:
+            search["pattern"] = pattern
+        ev: dict[str, Any] = {
+            "schema": "dmvq.query.v1",
+            "event_id": qid,
+            "ts": self.ts(ms),
+            "origin_tz": agency.tz,
+            "source": source,
+            "message_key": key,
+            "originating_ori": agency.ori,
+            "operator_id": operator,
+            "destinations": dests,
+            "search": search,
+            "image_requested": image,
+        }
+        if self.enrich:
+            ev["agency"] = agency.enrichment
+        if parent is not None:
+            ev["parent_query_id"] = parent
+            self.stats.children += 1
+        if extra:
+            ev.update(extra)
+        self.push(ms, ev)
+        self.stats.queries += 1
+        if parent is None:
+            self._count(agency, key, label, image, dests)
+        return qid
+
+    def _count(self, agency: SimAgency, key: str, label: str, image: bool, dests: list[str]) -> None:
+        st = self.stats
+        st.logical[label] += 1
+        if label in MIX_LABELS:
+            st.category[agency.category] += 1
+            st.component[agency.component or "-"] += 1
+            if key == "DQ" and image:
+                st.dq_photo += 1
+            if dests[0] == "NL":
+                st.msq += 1
+
+    def response(
+        self,
+        ms: int,
+        reply_to: str,
+        state: str,
+        rkey: str,
+        outcome: str,
+        latency: int,
+        fields: list[str],
+        *,
+        count: int = 0,
+        rule: str | None = None,
+        photo: bool = False,
+        faces: int | None = None,
+        flags: list[str] | None = None,
+    ) -> None:
+        ev: dict[str, Any] = {
+            "schema": "dmvq.response.v1",
+            "event_id": "r" + self.next_id(),
+            "ts": self.ts(ms),
+            "in_reply_to": reply_to,
+            "responding_state": state,
+            "message_key": rkey,
+            "outcome": outcome,
+            "record_count": count,
+            "fields_returned": fields,
+            "photo_returned": photo,
+            "latency_ms": latency,
+        }
+        if rule is not None:
+            ev["policy_rule_id"] = rule
+        if faces is not None:
+            ev["face_candidates"] = faces
+        if flags:
+            ev["record_flags"] = flags
+        self.push(ms, ev)
+        self.stats.responses += 1
