@@ -35,103 +35,50 @@ BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 MAX_PARTITIONS = 256  # per worker; beyond this, partitions are not exported (bounded cardinality)
 
 
-_DEST_RULE = "a multi-state parent counts under NL, each child under its own state"
+_DEST = "a multi-state parent counts under NL, each child under its own state"
+
+
+def _spec(name: str, doc: str, **vocab: tuple[str, ...]) -> CounterSpec:
+    """A hot-path counter whose label names and values are given as `label=vocabulary`."""
+    return CounterSpec(name, doc, tuple(vocab), L.product(*vocab.values()))
+
+
 COUNTERS: tuple[CounterSpec, ...] = (
-    CounterSpec(
-        "dmvwatch_queries",
-        "Logical queries (a multi-state family counts once), by source and message key.",
-        ("source", "message_key"),
-        L.product(SOURCES, MESSAGE_KEYS),
-    ),
-    CounterSpec(
-        "dmvwatch_queries_by_category",
-        "Logical queries by requesting agency category.",
-        ("category",),
-        L.product((*CATEGORIES, "unknown")),
-    ),
-    CounterSpec(
-        "dmvwatch_queries_by_component",
-        "Logical queries by federal component ('none' for non-federal requesters).",
-        ("component",),
-        L.product(L.COMPONENTS),
-    ),
-    CounterSpec(
-        "dmvwatch_queries_by_destination",
-        f"Query messages by destination ({_DEST_RULE}).",
-        ("destination",),
-        L.product(L.DESTINATIONS),
-    ),
-    CounterSpec(
-        "dmvwatch_multistate_child_queries", "Per-state child messages of multi-state queries.", (), ((),)
-    ),
-    CounterSpec(
-        "dmvwatch_immigration_queries",
-        "Logical queries by immigration-enforcement requesters, by component and message key.",
-        ("component", "message_key"),
-        L.product(L.IMMIGRATION_LABELS, MESSAGE_KEYS),
-    ),
-    CounterSpec(
-        "dmvwatch_immigration_queries_by_destination",
-        f"Query messages by immigration-enforcement requesters, by component and destination ({_DEST_RULE}).",
-        ("component", "destination"),
-        L.product(L.IMMIGRATION_LABELS, L.DESTINATIONS),
-    ),
-    CounterSpec(
-        "dmvwatch_photo_requests",
-        "Logical queries asking for a photo (IMQ/Y or CPQ), by requester class.",
-        ("requester_class",),
-        L.product(L.REQUESTER_CLASSES),
-    ),
-    CounterSpec(
-        "dmvwatch_photo_requests_by_destination",
-        f"Photo-request messages by destination ({_DEST_RULE}).",
-        ("destination",),
-        L.product(L.DESTINATIONS),
-    ),
-    CounterSpec(
-        "dmvwatch_face_searches",
-        "Logical face-recognition searches, by requester class.",
-        ("requester_class",),
-        L.product(L.REQUESTER_CLASSES),
-    ),
-    CounterSpec(
-        "dmvwatch_face_searches_by_destination",
-        f"Face-search messages by destination ({_DEST_RULE}).",
-        ("destination",),
-        L.product(L.DESTINATIONS),
-    ),
-    CounterSpec(
-        "dmvwatch_responses",
-        "Responses by responding state and result (answered, leak = "
-        "answered although the state's policy blocks it, blocked, unanswered).",
-        ("state", "result"),
-        L.product(L.RESPONDING_STATES, L.RESULTS),
-    ),
-    CounterSpec(
-        "dmvwatch_responses_by_requester",
-        "Responses by requester class of the joined query ('unjoined' when unseen) and result.",
-        ("requester_class", "result"),
-        L.product(L.RESPONSE_CLASSES, L.RESULTS),
-    ),
-    CounterSpec(
-        "dmvwatch_policy_rule_hits",
-        "Responses on which the switch applied a state policy rule, by responding state.",
-        ("state",),
-        L.product(L.RESPONDING_STATES),
-    ),
-    CounterSpec(
-        "dmvwatch_face_candidates",
-        "Face-match candidates returned, by requester class.",
-        ("requester_class",),
-        L.product(L.RESPONSE_CLASSES),
-    ),
-    CounterSpec(
-        "dmvwatch_unmapped_events",
-        "Events whose source or message key is outside the contract (not counted elsewhere).",
-        (),
-        ((),),
-    ),
-)
+    _spec("dmvwatch_queries", "Logical queries (a multi-state family counts once), by source and message "
+          "key.",
+          source=SOURCES, message_key=MESSAGE_KEYS),
+    _spec("dmvwatch_queries_by_category", "Logical queries by requesting agency category.",
+          category=(*CATEGORIES, "unknown")),
+    _spec("dmvwatch_queries_by_component", "Logical queries by federal component ('none': not federal).",
+          component=L.COMPONENTS),
+    _spec("dmvwatch_queries_by_destination", f"Query messages by destination ({_DEST}).",
+          destination=L.DESTINATIONS),
+    _spec("dmvwatch_multistate_child_queries", "Per-state child messages of multi-state queries."),
+    _spec("dmvwatch_immigration_queries", "Logical queries by immigration-enforcement requesters, by "
+          "component and message key.", component=L.IMMIGRATION_LABELS, message_key=MESSAGE_KEYS),
+    _spec("dmvwatch_immigration_queries_by_destination", "Query messages by immigration-enforcement "
+          f"requesters, by component and destination ({_DEST}).", component=L.IMMIGRATION_LABELS,
+          destination=L.DESTINATIONS),
+    _spec("dmvwatch_photo_requests", "Logical queries asking for a photo (IMQ/Y or CPQ), by requester class.",
+          requester_class=L.REQUESTER_CLASSES),
+    _spec("dmvwatch_photo_requests_by_destination", f"Photo-request messages by destination ({_DEST}).",
+          destination=L.DESTINATIONS),
+    _spec("dmvwatch_face_searches", "Logical face-recognition searches, by requester class.",
+          requester_class=L.REQUESTER_CLASSES),
+    _spec("dmvwatch_face_searches_by_destination", f"Face-search messages by destination ({_DEST}).",
+          destination=L.DESTINATIONS),
+    _spec("dmvwatch_responses", "Responses by responding state and result (answered; leak = answered "
+          "although the state's policy blocks it; blocked; unanswered).", state=L.RESPONDING_STATES,
+          result=L.RESULTS),
+    _spec("dmvwatch_responses_by_requester", "Responses by requester class of the joined query ('unjoined' "
+          "when unseen) and result.", requester_class=L.RESPONSE_CLASSES, result=L.RESULTS),
+    _spec("dmvwatch_policy_rule_hits", "Responses on which the switch applied a state policy rule, by "
+          "responding state.", state=L.RESPONDING_STATES),
+    _spec("dmvwatch_face_candidates", "Face-match candidates returned, by requester class.",
+          requester_class=L.RESPONSE_CLASSES),
+    _spec("dmvwatch_unmapped_events", "Events whose source or message key is outside the contract (not "
+          "counted elsewhere)."),
+)  # fmt: skip
 
 
 class _Tables:
@@ -176,21 +123,13 @@ class Metrics:
         self._rule_hits = t["dmvwatch_policy_rule_hits"].values
         self._candidates = t["dmvwatch_face_candidates"].values
         self._unmapped = t["dmvwatch_unmapped_events"].values
-        self._latency = Histogram(
-            "dmvwatch_response_latency_seconds",
-            "Query-to-response latency: the switch's latency_ms when given, else response minus query "
-            "event time.",
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
+        self._latency = _histogram(r, "dmvwatch_response_latency_seconds", "Query-to-response latency: the "
+                                   "switch's latency_ms when given, else response minus query event time.",
+                                   LATENCY_BUCKETS)  # fmt: skip
         self._build_pipeline_metrics(r)
         self._build_health_metrics(r)
-        info = Gauge(
-            "dmvwatch_build_info",
-            "Version of the running worker (always 1).",
-            ["version", "worker"],
-            registry=r,
-        )
+        info = Gauge("dmvwatch_build_info", "Version of the running worker (always 1).",
+                     ["version", "worker"], registry=r)  # fmt: skip
         info.labels(__version__, worker_id).set(1)
         ProcessCollector(registry=r)
 
@@ -245,40 +184,20 @@ class Metrics:
 
     # -- pipeline events -------------------------------------------------------------------------
     def _build_pipeline_metrics(self, r: CollectorRegistry) -> None:
-        self._dlq = _zeroed(
-            Counter(
-                "dmvwatch_dead_letters_total",
-                "Messages sent to the dead-letter topic, by reason.",
-                ["reason"],
-                registry=r,
-            ),
-            L.DLQ_LABELS,
-        )
-        self._dup = Counter(
-            "dmvwatch_duplicates_total", "Redelivered events dropped by event_id dedup.", registry=r
-        )
-        self._late = _zeroed(
-            Counter(
-                "dmvwatch_late_events_total",
-                "Events older than the watermark (taken the late path), by kind.",
-                ["kind"],
-                registry=r,
-            ),
-            L.LATE_KINDS,
-        )
-        self._alerts_c = Counter(
-            "dmvwatch_alerts_total",
-            "Alerts raised, by detector and severity.",
-            ["detector", "severity"],
-            registry=r,
-        )
-        self._alerts = {k: self._alerts_c.labels(*k) for k in L.product(L.DETECTOR_LABELS, L.SEVERITIES)}
-        self._stages_c = Counter(
-            "dmvwatch_alert_stage_decisions_total",
-            "Decisions of the alert stages (dedup, silence, inhibit, ...), by detector, stage and decision.",
-            ["detector", "stage", "decision"],
-            registry=r,
-        )
+        dlq = Counter("dmvwatch_dead_letters_total", "Messages sent to the dead-letter topic, by reason.",
+                      ["reason"], registry=r)  # fmt: skip
+        self._dlq = {v: dlq.labels(v) for v in L.DLQ_LABELS}
+        self._dup = Counter("dmvwatch_duplicates_total", "Redelivered events dropped by event_id dedup.",
+                            registry=r)  # fmt: skip
+        late = Counter("dmvwatch_late_events_total", "Events older than the watermark (taken the late "
+                       "path), by kind.", ["kind"], registry=r)  # fmt: skip
+        self._late = {v: late.labels(v) for v in L.LATE_KINDS}
+        alerts = Counter("dmvwatch_alerts_total", "Alerts raised, by detector and severity.",
+                         ["detector", "severity"], registry=r)  # fmt: skip
+        self._alerts = {k: alerts.labels(*k) for k in L.product(L.DETECTOR_LABELS, L.SEVERITIES)}
+        self._stages_c = Counter("dmvwatch_alert_stage_decisions_total", "Decisions of the alert stages "
+                                 "(dedup, silence, inhibit, group), by detector, stage and decision.",
+                                 ["detector", "stage", "decision"], registry=r)  # fmt: skip
         self._stages = {
             (det, stage, decision): self._stages_c.labels(det, stage, decision)
             for det in L.DETECTOR_LABELS
@@ -309,64 +228,31 @@ class Metrics:
 
     # -- throughput, latency, health ---------------------------------------------------------------
     def _build_health_metrics(self, r: CollectorRegistry) -> None:
-        self._events = Counter(
-            "dmvwatch_events_processed_total", "Messages consumed and processed (all batches).", registry=r
-        )
-        self._batch_s = Histogram(
-            "dmvwatch_batch_duration_seconds",
-            "Wall time to process one batch.",
-            buckets=FAST_BUCKETS,
-            registry=r,
-        )
-        self._batch_n = Histogram(
-            "dmvwatch_batch_size_messages",
-            "Messages per processed batch.",
-            buckets=BATCH_SIZE_BUCKETS,
-            registry=r,
-        )
-        self._e2a = Histogram(
-            "dmvwatch_event_to_alert_seconds",
-            "Wall time from consuming the event that completed a finding to writing its alert.",
-            buckets=ALERT_BUCKETS,
-            registry=r,
-        )
-        self._ckpt = Histogram(
-            "dmvwatch_checkpoint_duration_seconds",
-            "Wall time of one checkpoint (state snapshot and offset commit).",
-            buckets=FAST_BUCKETS,
-            registry=r,
-        )
-        self._redis_w = Histogram(
-            "dmvwatch_redis_write_duration_seconds",
-            "Wall time of one Redis alert-store write.",
-            buckets=FAST_BUCKETS,
-            registry=r,
-        )
-        self._lag_g = Gauge(
-            "dmvwatch_consumer_lag_messages",
-            "Consumer lag (high watermark minus position) per assigned partition.",
-            ["topic", "partition"],
-            registry=r,
-        )
-        self._progress_g = Gauge(
-            "dmvwatch_partition_last_progress_timestamp_seconds",
-            "Wall time (epoch seconds) a partition last made progress.",
-            ["topic", "partition"],
-            registry=r,
-        )
+        self._events = Counter("dmvwatch_events_processed_total", "Messages consumed and processed.",
+                               registry=r)  # fmt: skip
+        self._batch_s = _histogram(r, "dmvwatch_batch_duration_seconds", "Wall time to process one batch.",
+                                   FAST_BUCKETS)  # fmt: skip
+        self._batch_n = _histogram(r, "dmvwatch_batch_size_messages", "Messages per processed batch.",
+                                   BATCH_SIZE_BUCKETS)  # fmt: skip
+        self._e2a = _histogram(r, "dmvwatch_event_to_alert_seconds", "Wall time from consuming the event "
+                               "that completed a finding to writing its alert.", ALERT_BUCKETS)  # fmt: skip
+        self._ckpt = _histogram(r, "dmvwatch_checkpoint_duration_seconds", "Wall time of one checkpoint "
+                                "(state snapshot and offset commit).", FAST_BUCKETS)  # fmt: skip
+        self._redis_w = _histogram(r, "dmvwatch_redis_write_duration_seconds", "Wall time of one Redis "
+                                   "alert-store write.", FAST_BUCKETS)  # fmt: skip
+        part = ["topic", "partition"]
+        self._lag_g = Gauge("dmvwatch_consumer_lag_messages", "Consumer lag (high watermark minus "
+                            "position) per assigned partition.", part, registry=r)  # fmt: skip
+        self._progress_g = Gauge("dmvwatch_partition_last_progress_timestamp_seconds", "Wall time (epoch "
+                                 "seconds) a partition last made progress.", part, registry=r)  # fmt: skip
         self._partitions: dict[tuple[str, int], tuple[Gauge, Gauge]] = {}
-        self._state_g = Gauge(
-            "dmvwatch_detector_state_keys", "Live keys held by each detector.", ["detector"], registry=r
-        )
-        self._state = _zeroed(self._state_g, L.DETECTOR_LABELS)
-        self._redis_up = Gauge(
-            "dmvwatch_redis_up", "1 when the last Redis operation succeeded, else 0.", registry=r
-        )
-        self._watermark = Gauge(
-            "dmvwatch_watermark_timestamp_seconds",
-            "Event-time watermark (epoch seconds); 0 before the first event.",
-            registry=r,
-        )
+        state = Gauge("dmvwatch_detector_state_keys", "Live keys held by each detector.", ["detector"],
+                      registry=r)  # fmt: skip
+        self._state = {v: state.labels(v) for v in L.DETECTOR_LABELS}
+        self._redis_up = Gauge("dmvwatch_redis_up", "1 when the last Redis operation succeeded, else 0.",
+                               registry=r)  # fmt: skip
+        self._watermark = Gauge("dmvwatch_watermark_timestamp_seconds", "Event-time watermark (epoch "
+                                "seconds); 0 before the first event.", registry=r)  # fmt: skip
 
     def observe_batch(self, seconds: float, size: int) -> None:
         self._batch_s.observe(seconds)
@@ -412,5 +298,5 @@ class Metrics:
         return sum(len(m.samples) for m in self.registry.collect())
 
 
-def _zeroed(metric: Counter | Gauge, values: tuple[str, ...]) -> dict[str, Counter | Gauge]:
-    return {v: metric.labels(v) for v in values}
+def _histogram(r: CollectorRegistry, name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
+    return Histogram(name, doc, buckets=buckets, registry=r)
