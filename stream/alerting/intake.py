@@ -8,6 +8,8 @@ notification log makes a redelivered entry harmless (`deduplicated`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 
 from stream.alerting.keys import text
@@ -56,7 +58,7 @@ class StreamIntake:
         self._group_ready = True
 
     def _xread(self, start: str, block_ms: int | None) -> list[tuple[str, str]]:
-        reply = self.client.xreadgroup(
+        reply: Any = self.client.xreadgroup(
             self.group, self.consumer, {self.stream: start}, count=self.batch, block=block_ms
         )
         return [pair for _stream, rows in reply or [] for pair in _pairs(rows)]

@@ -65,6 +65,10 @@ class Keys:
         return f"{self.prefix}:notify:groups_due"
 
     @property
+    def resolved_cursor(self) -> str:
+        return f"{self.prefix}:notify:resolved_cursor"
+
+    @property
     def muted(self) -> str:
         return f"{self.prefix}:notify:muted"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -123,7 +124,7 @@ class Lifecycle:
 
     def history(self, alert_id: str) -> list[AuditEntry]:
         """The alert's audit entries, oldest first."""
-        rows = self.client.xrange(self.keys.history(alert_id))
+        rows: list[Any] = self.client.xrange(self.keys.history(alert_id)) or []  # type: ignore[assignment]
         return [_entry(text_map(fields)) for _, fields in rows]
 
 

@@ -31,6 +31,7 @@ from stream.alerting.lifecycle import Lifecycle, TransitionRefused
 from stream.alerting.mute import Silence, mute_decision
 from stream.alerting.outbox import Backoff, Item, Outbox
 from stream.alerting.receivers import AlertmanagerReceiver, Receiver, WebhookReceiver
+from stream.alerting.resolved import ResolvedAnnouncer
 from stream.alerting.silences import SilenceStore
 from stream.alerting.stages import (
     Decision,
@@ -85,6 +86,9 @@ class Notifier:
         self.rules = list(s.inhibit_rules)
         self.batch, self.poll_s = s.notifier_batch, s.notifier_poll_s
         self._now, self._on_decision = now, on_decision
+        self.resolutions = ResolvedAnnouncer(
+            client, prefix, self.store, self.state, self.outbox, self.receivers
+        )
         self.intake = StreamIntake(client, self.keys.stream, group, self.consumer, self.batch)
         self._silences: list[Silence] = []
 
@@ -116,6 +120,7 @@ class Notifier:
         self._recheck_muted(at)
         for key in self.state.due_groups(at):
             stats.notifications += 1 if self._flush(key, at) else 0
+        stats.notifications += self.resolutions.announce(at)
         for receiver in self.receivers:
             drained = self.outbox.drain(receiver, at, self.batch)
             stats.sent, stats.failed = stats.sent + drained.sent, stats.failed + drained.failed
@@ -207,6 +212,7 @@ class Notifier:
                 "group_key": group.key,
                 "status": "firing",
                 "notified_at": iso(now),
+                "valid_for_s": self.timing.repeat_interval + self.timing.group_interval,
                 "alerts": [loaded[i].to_json_dict() for i in sent],
             }
             nid = hashlib.sha256(f"{group.key}|{now!r}".encode()).hexdigest()[:24]

@@ -21,6 +21,13 @@ from stream.alerting.keys import Keys, text
 from stream.alerting.receivers import DeliveryError, Receiver
 
 log = logging.getLogger(__name__)
+LEASE_S = 60.0  # longer than any delivery attempt (HTTP timeout), so a lease never expires mid-send
+
+_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
+return ids
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,7 @@ class Outbox:
         self.client = client
         self.keys = Keys(prefix)
         self.backoff = backoff or Backoff()
+        self._claim = client.register_script(_CLAIM)
 
     def stage(self, pipe: Pipeline, receiver: str, item: Item, now: float) -> None:
         """Queue `item` for `receiver` on a caller's transaction (idempotent by item id)."""
@@ -71,8 +79,15 @@ class Outbox:
         first = self.client.zrange(self.keys.outbox(receiver), 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
-    def due(self, receiver: str, now: float, limit: int = 100) -> list[Item]:
-        ids = [text(i) for i in self.client.zrangebyscore(self.keys.outbox(receiver), "-inf", now, 0, limit)]
+    def due(self, receiver: str, now: float, limit: int = 100, lease_s: float = 0.0) -> list[Item]:
+        """Items whose attempt time has come. With `lease_s`, they are also pushed `lease_s` ahead
+        atomically, so a second notifier draining the same outbox does not send them too (and a crash
+        mid-send only delays them by the lease)."""
+        if lease_s > 0:
+            found = self._claim(keys=[self.keys.outbox(receiver)], args=[now, now + lease_s, limit])
+        else:
+            found = self.client.zrangebyscore(self.keys.outbox(receiver), "-inf", now, 0, limit)
+        ids = [text(i) for i in found]  # type: ignore[union-attr]
         if not ids:
             return []
         raws = self.client.hmget(self.keys.outbox_items(receiver), ids)
@@ -81,7 +96,7 @@ class Outbox:
     def drain(self, receiver: Receiver, now: float, limit: int = 100) -> DrainStats:
         """Try every due notification once, oldest first; reschedule failures with backoff."""
         stats = DrainStats()
-        for item in self.due(receiver.name, now, limit):
+        for item in self.due(receiver.name, now, limit, lease_s=LEASE_S):
             try:
                 receiver.send(item.notification)
             except DeliveryError as exc:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from stream.errors import SinkUnavailable
+from stream.findings import iso
 
 SIGNATURE_HEADER = "X-DMVWatch-Signature"
 TIMESTAMP_HEADER = "X-DMVWatch-Timestamp"
@@ -54,8 +55,12 @@ def verify(
     return fresh and hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def am_alert(doc: dict[str, Any]) -> dict[str, Any]:
-    """One alert document -> Alertmanager v2 `postableAlert` (labels identify, annotations describe)."""
+def am_alert(doc: dict[str, Any], ends_at: str | None = None) -> dict[str, Any]:
+    """One alert document -> Alertmanager v2 `postableAlert` (labels identify, annotations describe).
+
+    `ends_at`: for a firing alert, how long Alertmanager should hold it active without hearing from us
+    (we re-send every repeat interval, unlike Prometheus which re-sends every evaluation); for a resolved
+    alert, the resolution time."""
     labels = {
         "alertname": f"dmvwatch_{doc['detector']}",
         "detector": doc["detector"],
@@ -75,6 +80,8 @@ def am_alert(doc: dict[str, Any]) -> dict[str, Any]:
     }
     if doc.get("raised_at"):
         out["startsAt"] = doc["raised_at"]
+    if ends_at:
+        out["endsAt"] = ends_at
     return out
 
 
@@ -98,13 +105,24 @@ class AlertmanagerReceiver:
         timeout_s: float = 5.0,
         name: str = "alertmanager",
         client: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = name
+        self._clock = clock
         self.url = base_url.rstrip("/") + "/api/v2/alerts"
         self._client = client or httpx.Client(timeout=timeout_s)
 
     def send(self, notification: dict[str, Any]) -> None:
-        _post(self._client, self.name, self.url, json=[am_alert(a) for a in notification["alerts"]])
+        # endsAt from the wall clock at send time: a delivery delayed by an outage still gets a full
+        # validity period, and a resolution is dated when Alertmanager hears of it.
+        sent_at = self._clock()
+        valid_for = float(notification.get("valid_for_s") or 0)
+        if notification.get("status") == "resolved":
+            ends: str | None = iso(sent_at)
+        else:
+            ends = iso(sent_at + valid_for) if valid_for else None
+        alerts = [am_alert(a, ends) for a in notification["alerts"]]
+        _post(self._client, self.name, self.url, json=alerts)
 
 
 class WebhookReceiver:

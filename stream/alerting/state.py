@@ -61,7 +61,9 @@ class NotifierState:
             pipe.hdel(self.keys.muted, alert_id)
             return g
 
-        return self._update_group(key, change, timing)
+        after = self._update_group(key, change, timing)
+        assert after is not None  # admitting always leaves a group
+        return after
 
     def mute(self, alert_id: str, key: str, now: float, decision: Decision, timing: Timing) -> None:
         """Log the alert as seen and park it in the muted set (it leaves its group)."""

@@ -97,7 +97,7 @@ class AlertStore:
         """
         doc = alert.to_json_dict()
         doc["status"] = "firing"
-        args = [
+        args: list[str | int] = [
             alert.alert_id,
             json.dumps(doc, separators=(",", ":"), sort_keys=True),
             repr(float(self._now())),
@@ -152,8 +152,8 @@ class AlertStore:
         index_keys = [self.keys.open_all] + [
             self.keys.open_index(f, v) for f, v in filters.items() if v is not None
         ]
-        ids = self.client.zinter(index_keys, withscores=True, aggregate="MAX")
-        newest = [text(i) for i, _ in sorted(ids, key=lambda p: (-p[1], text(p[0])))][:limit]
+        scored: Any = self.client.zinter(index_keys, withscores=True, aggregate="MAX")
+        newest = [text(i) for i, _ in sorted(scored, key=lambda p: (-p[1], text(p[0])))][:limit]
         return self.get_many(newest)
 
     def open_count(self, field: str, value: str) -> int:

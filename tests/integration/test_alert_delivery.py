@@ -15,6 +15,7 @@ import httpx
 import pytest
 import redis
 
+from stream.alerting.lifecycle import Lifecycle
 from stream.alerting.notifier import Notifier
 from stream.alerting.receivers import AlertmanagerReceiver, WebhookReceiver
 from stream.alerting.store import AlertStore
@@ -63,6 +64,14 @@ def test_alertmanager_shows_delivered_alert_with_labels(
     notes = found[0]["annotations"]
     assert notes["runbook"] == "https://runbooks.example/dmvwatch/policy_violation.md"
     assert notes["alert_id"] == alert.alert_id and notes["title"] == alert.title
+    assert found[0]["status"]["state"] == "active"
+
+    # Resolving it sends a resolution (endsAt = now): Alertmanager stops listing it as active.
+    clock.t = T0 + 600
+    Lifecycle(redis_client, prefix="t", now=clock).resolve(alert.alert_id, "oncall-1", "confirmed, reported")
+    assert notifier.run_once().sent == 1
+    assert notifier.run_once().sent == 0  # announced once
+    assert _am_alerts(alertmanager_url, ori) == []
 
 
 def test_receivers_down_then_back_deliver_everything(

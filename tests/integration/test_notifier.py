@@ -165,3 +165,7 @@ def test_policy_leak_inhibits_policy_violation_until_resolved(redis_client: redi
         clock.t = T0 + 630
         notifier.run_once()
         assert sink.alert_ids()[-1] == violation.alert_id
+        bodies = [json.loads(body) for _, body in sink.requests]
+        resolved = [b for b in bodies if b["status"] == "resolved"]
+        assert [[a["alert_id"] for a in b["alerts"]] for b in resolved] == [[leak.alert_id]]
+        assert resolved[0]["alerts"][0]["status"] == "resolved"
