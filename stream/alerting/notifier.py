@@ -114,7 +114,10 @@ class Notifier:
         stats = RunStats()
         self._silences = self.silences.current(at)
         for entry_id, alert_id in self.intake.read(block_ms):
-            self._arrive(alert_id, at)
+            try:
+                self._arrive(alert_id, at)
+            except (ValueError, KeyError) as exc:  # a malformed alert hash (pydantic/JSON errors)
+                log.error("alert %s cannot be staged (%s); left in the store", alert_id, type(exc).__name__)
             self.intake.ack(entry_id)  # only after the alert's stage state is stored
             stats.read += 1
         self._recheck_muted(at)
@@ -136,6 +139,10 @@ class Notifier:
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 pause = min(30.0, max(0.5, pause * 2))
                 log.warning("notifier: Redis unavailable (%s); retrying in %.1fs", type(exc).__name__, pause)
+                stop_event.wait(pause)
+            except Exception:  # the outer loop: a bug must not silently end on-call delivery
+                pause = min(30.0, max(0.5, pause * 2))
+                log.exception("notifier pass failed; retrying in %.1fs", pause)
                 stop_event.wait(pause)
 
     def pending_deliveries(self) -> dict[str, int]:

@@ -9,6 +9,7 @@ Timeline of the first test (Alertmanager defaults: group_wait 30s, repeat_interv
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 
@@ -169,3 +170,22 @@ def test_policy_leak_inhibits_policy_violation_until_resolved(redis_client: redi
         resolved = [b for b in bodies if b["status"] == "resolved"]
         assert [[a["alert_id"] for a in b["alerts"]] for b in resolved] == [[leak.alert_id]]
         assert resolved[0]["alerts"][0]["status"] == "resolved"
+
+
+def test_run_forever_in_a_thread_delivers_and_stops(redis_client: redis.Redis) -> None:
+    """Wall-clock mode, as in the worker thread: blocking reads, real time, clean stop."""
+    settings = AlertSettings(group_wait_s=0.0, notifier_poll_s=0.2)  # type: ignore[call-arg]
+    alert = make_alert(ori="XXSYN0106", raised_at=time.time())
+    with WebhookSink() as sink:
+        notifier = Notifier(redis_client, [WebhookReceiver(sink.url, SECRET)], settings, prefix="t")
+        stop = threading.Event()
+        thread = threading.Thread(target=notifier.run_forever, args=(stop,), daemon=True)
+        thread.start()
+        AlertStore(redis_client, prefix="t").write([alert])
+        deadline = time.monotonic() + 10
+        while not sink.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+        assert sink.alert_ids() == [alert.alert_id]
