@@ -211,4 +211,5 @@ class StateRules(_Strict):
 
     def blocking_violations(self, q: Query) -> list[RuleHit]:
         """The violations this state's switch is meant to block (what `policy_leak` watches)."""
-        return [h for h in self.violations(q) if self.enforced(self.rule(h.rule_id))]  # type: ignore[arg-type]
+        enforced = {r.rule_id for r in self.rules if self.enforced(r)}
+        return [h for h in self.violations(q) if h.rule_id in enforced]
