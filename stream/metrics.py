@@ -20,18 +20,19 @@ from collections.abc import Iterator
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
 from stream import __version__
 from stream import metrics_labels as L
-from stream.contract import CATEGORIES, MESSAGE_KEYS, SOURCES
-from stream.metrics_labels import CounterSpec, CounterTable
-from stream.records import Query, Response
+from stream.contract import MESSAGE_KEYS, SOURCES
+from stream.metrics_labels import CounterSpec, CounterTable, HistogramTable
+from stream.records import Agency, Query, Response
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 FAST_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 ALERT_BUCKETS = (0.1, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 BATCH_SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
+_AgencyKeys = tuple[tuple[str], tuple[str], tuple[str], str | None]  # class, category, component, immigration
 MAX_PARTITIONS = 256  # per worker; beyond this, partitions are not exported (bounded cardinality)
 
 
@@ -48,7 +49,7 @@ COUNTERS: tuple[CounterSpec, ...] = (
           "key.",
           source=SOURCES, message_key=MESSAGE_KEYS),
     _spec("dmvwatch_queries_by_category", "Logical queries by requesting agency category.",
-          category=(*CATEGORIES, "unknown")),
+          category=L.CATEGORY_LABELS),
     _spec("dmvwatch_queries_by_component", "Logical queries by federal component ('none': not federal).",
           component=L.COMPONENTS),
     _spec("dmvwatch_queries_by_destination", f"Query messages by destination ({_DEST}).",
@@ -86,12 +87,17 @@ class _Tables:
 
     def __init__(self) -> None:
         self.by_name = {spec.name: CounterTable(spec) for spec in COUNTERS}
+        self.latency = HistogramTable("dmvwatch_response_latency_seconds", "Query-to-response latency: the "
+                                      "switch's latency_ms when given, else response minus query event "
+                                      "time.", LATENCY_BUCKETS)  # fmt: skip
 
     def describe(self) -> Iterator[Metric]:
-        return (CounterMetricFamily(t.spec.name, t.spec.doc, labels=t.spec.labels) for t in self)
+        yield from (CounterMetricFamily(t.spec.name, t.spec.doc, labels=t.spec.labels) for t in self)
+        yield HistogramMetricFamily(self.latency.name, self.latency.doc)
 
     def collect(self) -> Iterator[Metric]:
-        return (t.family() for t in self)
+        yield from (t.family() for t in self)
+        yield self.latency.family()
 
     def __iter__(self) -> Iterator[CounterTable]:
         return iter(self.by_name.values())
@@ -123,9 +129,10 @@ class Metrics:
         self._rule_hits = t["dmvwatch_policy_rule_hits"].values
         self._candidates = t["dmvwatch_face_candidates"].values
         self._unmapped = t["dmvwatch_unmapped_events"].values
-        self._latency = _histogram(r, "dmvwatch_response_latency_seconds", "Query-to-response latency: the "
-                                   "switch's latency_ms when given, else response minus query event time.",
-                                   LATENCY_BUCKETS)  # fmt: skip
+        # Label keys per agency kind and per destination list, computed once (hot path).
+        self._agency_labels: dict[tuple[str, str | None, bool], _AgencyKeys] = {}
+        self._destinations: dict[tuple[str, ...], tuple[tuple[str], ...]] = {}
+        self._latency = self._tables.latency
         self._build_pipeline_metrics(r)
         self._build_health_metrics(r)
         info = Gauge("dmvwatch_build_info", "Version of the running worker (always 1).",
@@ -141,35 +148,53 @@ class Metrics:
             self._unmapped[()] += 1
             return
         a = q.agency
-        cls = L.requester_class(a)
-        imm = L.immigration_label(a)
-        photo = L.is_photo_request(q)
-        face = L.is_face_search(q)
+        labels = self._agency_labels.get((a.category, a.component, a.immigration_enforcement))
+        cls, category, component, imm = labels or self._learn_agency(a)
+        photo = q.image_requested or q.message_key == "CPQ"
+        face = q.source == "face" or q.message_key == "FRS"
         if q.first_of_logical:
             self._queries[key] += 1
-            self._by_category[(L.bounded(a.category, L.REQUESTER_CLASSES, "unknown"),)] += 1
-            self._by_component[(L.component(a),)] += 1
+            self._by_category[category] += 1
+            self._by_component[component] += 1
             if imm is not None:
                 self._immigration[(imm, q.message_key)] += 1
             if photo:
-                self._photo[(cls,)] += 1
+                self._photo[cls] += 1
             if face:
-                self._face[(cls,)] += 1
-        if q.is_child:
+                self._face[cls] += 1
+        if q.parent_query_id is not None:
             self._children[()] += 1
-        for d in L.destinations(q):
-            self._by_destination[(d,)] += 1
+        for d in self._destinations.get(q.destinations) or self._learn_destinations(q):
+            self._by_destination[d] += 1
             if imm is not None:
-                self._immigration_dest[(imm, d)] += 1
+                self._immigration_dest[(imm, d[0])] += 1
             if photo:
-                self._photo_dest[(d,)] += 1
+                self._photo_dest[d] += 1
             if face:
-                self._face_dest[(d,)] += 1
+                self._face_dest[d] += 1
+
+    def _learn_agency(self, a: Agency) -> _AgencyKeys:
+        if len(self._agency_labels) > 4096:  # bounded even if agencies carry arbitrary components
+            self._agency_labels.clear()
+        keys = ((L.requester_class(a),), (L.bounded(a.category, L.CATEGORY_LABELS, "unknown"),),
+                (L.component(a),), L.immigration_label(a))  # fmt: skip
+        self._agency_labels[(a.category, a.component, a.immigration_enforcement)] = keys
+        return keys
+
+    def _learn_destinations(self, q: Query) -> tuple[tuple[str], ...]:
+        if len(self._destinations) > 4096:
+            self._destinations.clear()
+        keys = self._destinations[q.destinations] = tuple((d,) for d in L.destinations(q))
+        return keys
 
     def on_response(self, r: Response, q: Query | None, leak: bool) -> None:
         """Count one accepted response; `q` is its joined query (None if unseen), `leak` from policy."""
         state = L.responding_state(r.responding_state)
-        cls = L.requester_class(q.agency) if q is not None else "unjoined"
+        cls = "unjoined"
+        if q is not None:
+            a = q.agency
+            labels = self._agency_labels.get((a.category, a.component, a.immigration_enforcement))
+            cls = (labels or self._learn_agency(a))[0][0]
         res = L.result(r, leak)
         self._responses[(state, res)] += 1
         self._responses_by_class[(cls, res)] += 1

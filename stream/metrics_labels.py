@@ -8,9 +8,11 @@ operator, subject or plate ever becomes a label value.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 
 from stream.contract import CATEGORIES
 from stream.decode import DLQ_REASONS
@@ -33,6 +35,7 @@ RESPONDING_STATES: tuple[str, ...] = (*STATES, "other")
 REQUESTER_CLASSES: tuple[str, ...] = (*FEDERAL_COMPONENTS, *CATEGORIES, "unknown")
 # Responses whose query was not seen within the join window have no requester class.
 RESPONSE_CLASSES: tuple[str, ...] = (*REQUESTER_CLASSES, "unjoined")
+CATEGORY_LABELS: tuple[str, ...] = (*CATEGORIES, "unknown")
 COMPONENTS: tuple[str, ...] = (*FEDERAL_COMPONENTS, "none")
 # Immigration-enforcement requesters: the four DHS components, plus any other agency the registry
 # flags as primarily enforcing immigration law (e.g. a 287(g) task force).
@@ -99,14 +102,6 @@ def result(r: Response, leak: bool) -> str:
     return "answered" if r.answered else "unanswered"
 
 
-def is_photo_request(q: Query) -> bool:
-    return q.image_requested or q.message_key == "CPQ"
-
-
-def is_face_search(q: Query) -> bool:
-    return q.source == "face" or q.message_key == "FRS"
-
-
 def bounded(value: str, known: tuple[str, ...], fallback: str = "other") -> str:
     return value if value in known else fallback
 
@@ -151,3 +146,29 @@ def product(*sets: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     for s in sets:
         out = [(*k, v) for k in out for v in s]
     return tuple(out)
+
+
+class HistogramTable:
+    """An unlabelled histogram kept as plain per-bucket counts, exported cumulatively at scrape time.
+
+    For per-event observations: `bisect` plus two additions instead of a locked child per observe.
+    Buckets follow Prometheus' `le` semantics (an observation equal to a bound falls in that bucket).
+    """
+
+    __slots__ = ("bounds", "counts", "doc", "name", "sum")
+
+    def __init__(self, name: str, doc: str, bounds: tuple[float, ...]) -> None:
+        self.name, self.doc, self.bounds = name, doc, bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last slot is +Inf
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def family(self) -> HistogramMetricFamily:
+        cumulative, buckets = 0, []
+        for bound, n in zip((*map(floatToGoString, self.bounds), "+Inf"), list(self.counts), strict=True):
+            cumulative += n
+            buckets.append((bound, cumulative))
+        return HistogramMetricFamily(self.name, self.doc, buckets=buckets, sum_value=self.sum)

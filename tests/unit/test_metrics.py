@@ -211,3 +211,22 @@ def test_stage_decisions_match_the_alert_stages(m: Metrics) -> None:
     for stage, decision in L.STAGE_DECISIONS:
         assert value(m, "dmvwatch_alert_stage_decisions_total", detector="policy_leak", stage=stage,
                      decision=decision) == 0  # fmt: skip
+
+
+def test_latency_histogram_matches_prometheus_client_histogram(m: Metrics) -> None:
+    from prometheus_client import Histogram
+
+    from stream.metrics import LATENCY_BUCKETS
+
+    ref_registry = CollectorRegistry()
+    ref = Histogram(
+        "dmvwatch_response_latency_seconds", "ref", buckets=LATENCY_BUCKETS, registry=ref_registry
+    )
+    q = make_query()
+    for ms in (0, 100, 999, 1000, 1001, 60_000, 10_000_000):  # bounds, between, beyond the last
+        m.on_response(make_response(q, latency_ms=ms), q, leak=False)
+        ref.observe(ms / 1000.0)
+    ours = {(s.name, s.labels.get("le")): s.value for fam in m.registry.collect() for s in fam.samples
+            if fam.name == "dmvwatch_response_latency_seconds"}  # fmt: skip
+    theirs = {(s.name, s.labels.get("le")): s.value for fam in ref_registry.collect() for s in fam.samples}
+    assert ours == theirs
