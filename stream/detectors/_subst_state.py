@@ -14,6 +14,7 @@ from stream.records import Agency, Query, Response
 _HOUR = 3600.0
 _DAY = 86400.0
 _MAX_BLOCKS_PER_SUBJECT = 4
+_MAX_HITS_PER_PAIR = 400
 
 
 def agency_key(a: Agency) -> str:
@@ -28,14 +29,16 @@ def _skey(q: Query) -> str:
 
 
 class SubstitutionState:
-    def __init__(self, span: float, same_state: bool) -> None:
+    def __init__(self, span: float, same_state: bool, prior_queries: float) -> None:
         self.span = span
+        self.prior_queries = prior_queries  # hit-free pseudo-queries: a thin day cannot make hits look common
         self.same_state = same_state
         self.blocked: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, akey, label, state]]
         self.recent: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, akey, skey, states, eid]]
         self.hits: dict[str, list[list[Any]]] = {}  # pair -> [[ts, subj, eid, state, b_ori, lag, skey]]
         self.volume: dict[str, dict[str, dict[str, list[int]]]] = {}  # ori -> day -> skey -> [n, h]
         self.totals: dict[str, dict[str, list[int]]] = {}  # day -> skey -> [n, h]
+        self.pending: dict[str, dict[str, dict[str, list[int]]]] = {}  # open hour -> ori -> skey -> [n, h]
         self.dirty: dict[float, set[str]] = {}
         self.quiet_until: dict[str, float] = {}
         self._recent_pruned = float("-inf")
@@ -72,13 +75,29 @@ class SubstitutionState:
         if any(h[2] == eid for h in hits):
             return
         hits.append([ts, subject, eid, block[4], block[1], ts - block[0], skey])
+        if len(hits) > _MAX_HITS_PER_PAIR:  # a pair this busy has long been decided
+            hits.sort(key=lambda h: (h[0], h[2]))
+            del hits[0]
         self._count(ori, ts, skey, 1)
         self.dirty.setdefault(align(ts, _HOUR), set()).add(pair)
 
     def _count(self, ori: str, ts: float, skey: str, index: int) -> None:
-        day = str(int(align(ts, _DAY)))
-        self.volume.setdefault(ori, {}).setdefault(day, {}).setdefault(skey, [0, 0])[index] += 1
-        self.totals.setdefault(day, {}).setdefault(skey, [0, 0])[index] += 1
+        """Counted per open hour first, so a decision at B sees exactly the events before B."""
+        hour = str(int(align(ts, _HOUR)))
+        self.pending.setdefault(hour, {}).setdefault(ori, {}).setdefault(skey, [0, 0])[index] += 1
+
+    def fold(self, boundary: float) -> None:
+        """Move the counts of hours before `boundary` into the per-day volumes and totals."""
+        for hour in sorted(h for h in self.pending if float(h) < boundary):
+            day = str(int(align(float(hour), _DAY)))
+            for ori, per_state in self.pending.pop(hour).items():
+                for skey, (n, h) in per_state.items():
+                    for row in (
+                        self.volume.setdefault(ori, {}).setdefault(day, {}).setdefault(skey, [0, 0]),
+                        self.totals.setdefault(day, {}).setdefault(skey, [0, 0]),
+                    ):
+                        row[0] += n
+                        row[1] += h
 
     # -- decisions ------------------------------------------------------------------------------
     def pop_dirty(self, boundary: float) -> list[str]:
@@ -95,8 +114,7 @@ class SubstitutionState:
             key = str(int(day))
             for skey, (n, h) in self.volume.get(ori, {}).get(key, {}).items():
                 tn, th = self.totals.get(key, {}).get(skey, (0, 0))
-                if tn - n > 0:
-                    mu += n * (th - h) / (tn - n)
+                mu += n * (th - h) / (tn - n + self.prior_queries)
             day += _DAY
         return mu
 
@@ -145,6 +163,7 @@ class SubstitutionState:
             "hits": self.hits,
             "volume": self.volume,
             "totals": self.totals,
+            "pending": self.pending,
             "dirty": [[b, sorted(p)] for b, p in sorted(self.dirty.items())],
             "quiet_until": self.quiet_until,
         }
@@ -155,5 +174,6 @@ class SubstitutionState:
         self.hits = {k: [list(h) for h in v] for k, v in state.get("hits", {}).items()}
         self.volume = state.get("volume", {})
         self.totals = state.get("totals", {})
+        self.pending = state.get("pending", {})
         self.dirty = {float(b): set(p) for b, p in state.get("dirty", [])}
         self.quiet_until = {k: float(v) for k, v in state.get("quiet_until", {}).items()}

@@ -20,7 +20,7 @@ from pydantic import Field
 from stream.detectors import register
 from stream.detectors._rarity import poisson_sf
 from stream.detectors._subst_state import SubstitutionState
-from stream.detectors._ticks import TickClock, align, first_dense_window
+from stream.detectors._ticks import TickClock, align
 from stream.detectors.base import Detector, DetectorContext, Params
 from stream.findings import Finding, iso
 from stream.records import Query, Response
@@ -33,8 +33,10 @@ class AgencySubstitutionParams(Params):
     window_days: float = Field(7.0, gt=0, le=60, description="Block -> substitute query lag, and span.")
     min_subjects: int = Field(3, ge=1, le=1000, description="Distinct substituted subjects per window.")
     alpha: float = Field(1e-6, gt=0, lt=1, description="Max chance probability of the observed hits.")
+    min_ratio: float = Field(4.0, ge=1, description="Subjects over the chance expectation, at least.")
     critical_subjects: int = Field(6, ge=1, description="At or above this count the alert is critical.")
     require_same_state: bool = Field(True, description="The substitute query must reach the block state.")
+    prior_queries: float = Field(100.0, ge=1, description="Hit-free pseudo-queries per day and state.")
     max_subjects: int = Field(500_000, ge=100, description="Bound on blocked subjects held.")
 
 
@@ -48,7 +50,7 @@ class AgencySubstitution(Detector):
         self.p: AgencySubstitutionParams = params  # type: ignore[assignment]
         self.span = self.p.window_days * _DAY
         self.clock = TickClock(_HOUR)
-        self.st = SubstitutionState(self.span, self.p.require_same_state)
+        self.st = SubstitutionState(self.span, self.p.require_same_state, self.p.prior_queries)
 
     def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
         if r.blocked and q is not None and q.subject_key and self.clock.admit(r.ts):
@@ -63,6 +65,7 @@ class AgencySubstitution(Detector):
     def on_watermark(self, watermark: float) -> Iterable[Finding]:
         out: list[Finding] = []
         for boundary in self.clock.due(watermark):
+            self.st.fold(boundary)
             for pair in self.st.pop_dirty(boundary):
                 finding = self._evaluate(pair, boundary)
                 if finding is not None:
@@ -73,22 +76,21 @@ class AgencySubstitution(Detector):
         return out
 
     def _evaluate(self, pair: str, boundary: float) -> Finding | None:
+        """The earliest window of `pair`'s hits that chance cannot explain (hits before `boundary`)."""
         quiet = self.st.quiet_until.get(pair, float("-inf"))
         hits = sorted((h for h in self.st.hits.get(pair, []) if quiet <= h[0] < boundary), key=_order)
-        found = first_dense_window([h[0] for h in hits], [h[1] for h in hits], self.span, self.p.min_subjects)
-        if found is None:
-            return None
-        start = hits[found[0]][0]
-        window = [h for h in hits if h[0] < start + self.span]
-        end = min(start + self.span, boundary)
         sub_ori = pair.split("|", 1)[0]
-        expected = self.st.expected_hits(sub_ori, start, end)
-        subjects = len({h[1] for h in window})
-        p_value = poisson_sf(subjects, expected)
-        if p_value >= self.p.alpha:
-            return None
-        self.st.quiet_until[pair] = start + self.span
-        return self._finding(pair, window, subjects, expected, p_value)
+        for i, first in enumerate(hits):
+            window = [h for h in hits[i:] if h[0] < first[0] + self.span]
+            subjects = len({h[1] for h in window})
+            if subjects < self.p.min_subjects:
+                continue
+            expected = self.st.expected_hits(sub_ori, first[0], min(first[0] + self.span, boundary))
+            p_value = poisson_sf(subjects, expected)
+            if p_value < self.p.alpha and subjects >= self.p.min_ratio * expected:
+                self.st.quiet_until[pair] = first[0] + self.span
+                return self._finding(pair, window, subjects, expected, p_value)
+        return None
 
     def _finding(
         self, pair: str, window: list[list[Any]], subjects: int, expected: float, p_value: float

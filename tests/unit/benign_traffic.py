@@ -34,6 +34,7 @@ class Traffic:
     seed: int = 7
     days: int = 4
     locals_per_state: int = 12
+    pool: int | None = None  # subjects per state; small pools make coincidental repeats common
     agencies: dict[str, Agency] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -81,7 +82,7 @@ class Traffic:
             q = Query(eid, ts, "s2s", "S2S", a.ori, a, (state,), "ssn_last5", f"sk_{rng.getrandbits(48):x}",
                       ssn_placeholder=rng.random() < share99, has_application=True)  # fmt: skip
             return q, []
-        subject = f"sk_{rng.getrandbits(48):x}"
+        subject = f"sk_{state}_{rng.randrange(self.pool)}" if self.pool else f"sk_{rng.getrandbits(48):x}"
         if cases is not None and rng.random() < 0.3:  # investigators revisit open cases on later days
             cases[:] = [c for c in cases if c[1] > 0]
             ready = [c for c in cases if c[2] < ts]
