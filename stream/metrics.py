@@ -45,9 +45,8 @@ def _spec(name: str, doc: str, **vocab: tuple[str, ...]) -> CounterSpec:
 
 
 COUNTERS: tuple[CounterSpec, ...] = (
-    _spec("dmvwatch_queries", "Logical queries (a multi-state family counts once), by source and message "
-          "key.",
-          source=SOURCES, message_key=MESSAGE_KEYS),
+    _spec("dmvwatch_queries", "Logical queries (a multi-state family counts once), by source and "
+          "message key.", source=SOURCES, message_key=MESSAGE_KEYS),
     _spec("dmvwatch_queries_by_category", "Logical queries by requesting agency category.",
           category=L.CATEGORY_LABELS),
     _spec("dmvwatch_queries_by_component", "Logical queries by federal component ('none': not federal).",
