@@ -137,3 +137,16 @@ def test_promtool_checks_and_tests_the_rules() -> None:
     tests = sorted(str(p) for p in (ROOT / "deploy/prometheus/tests").glob("*.yml"))
     run = subprocess.run(["promtool", "test", "rules", *tests], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_panels_do_not_overlap_and_have_unique_ids() -> None:
+    for path in DASHBOARDS:
+        panels = json.loads(path.read_text())["panels"]
+        assert len({p["id"] for p in panels}) == len(panels)
+        cells: set[tuple[int, int]] = set()
+        for p in panels:
+            g = p["gridPos"]
+            assert g["x"] + g["w"] <= 24, (path.name, p["title"])
+            mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+            assert not cells & mine, (path.name, p["title"])
+            cells |= mine
