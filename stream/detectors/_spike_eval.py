@@ -65,7 +65,36 @@ def expected(det: Any, key: str, first: float, last: float, levels: tuple[float,
     return total
 
 
-def burst_finding(det: Any, key: str, first: float, h: float, obs: int) -> Finding | None:
+def pop_add(det: Any, n_hours: int, day: int, ratio: float) -> None:
+    """Every key's burst ratio goes into one histogram per window length and day (bins of 0.05)."""
+    hist = det.pop.setdefault(str(n_hours), {}).setdefault(day, {})
+    b = min(2000, int(ratio * 20))
+    hist[b] = hist.get(b, 0) + 1
+
+
+def pop_quantile(det: Any, n_hours: int, day: int) -> float:
+    """High quantile of observed/expected over all keys in the last week (today's earlier windows
+    included, so the first day already calibrates): how far benign traffic strays from its expectation
+    here. Over-dispersed traffic raises the bar; Poisson-clean traffic leaves the configured ratio."""
+    p, merged = det.p, {}
+    for d, hist in det.pop.get(str(n_hours), {}).items():
+        if day - 7 < d <= day:
+            for b, c in hist.items():
+                merged[b] = merged.get(b, 0) + c
+    total = sum(merged.values())
+    if total < p.pop_min_samples:
+        return 0.0
+    seen = 0
+    for b in sorted(merged):
+        seen += merged[b]
+        if seen >= p.pop_quantile * total:
+            return (b + 1) / 20
+    return 0.0
+
+
+def burst_finding(
+    det: Any, key: str, first: float, h: float, obs: int, n_hours: int, min_ratio: float
+) -> Finding | None:
     p = det.p
     today = int(h // DAY)
     levels = daily_levels(det, key, today)
@@ -73,13 +102,26 @@ def burst_finding(det: Any, key: str, first: float, h: float, obs: int) -> Findi
     if levels is None or exp is None:
         return None
     ratio = obs / exp if exp > 0 else math.inf
-    ratios = det.ratios.setdefault(key, {})
-    own = det.own_ratio(key, today)
-    thr_ratio = max(p.burst_ratio, p.k_burst * own) if own is not None else p.burst_ratio * 1.2
-    threshold = max(float(p.burst_floor), thr_ratio * exp, exp + p.burst_min_excess)
+    ratios = det.ratios.setdefault(f"{key}|{n_hours}", {})
+    own = det.own_ratio(f"{key}|{n_hours}", today)
     ratios[today] = max(ratios.get(today, 0.0), min(ratio, 1e6))
+    pop = pop_quantile(det, n_hours, today)
+    if exp >= p.pop_min_expected:
+        pop_add(det, n_hours, today, ratio)
+    if pop <= 0:
+        return None  # warm-up: too few windows seen to know how far benign traffic strays
+    thr_ratio = max(min_ratio, p.k_burst * own if own is not None else 0.0, p.pop_margin * pop)
+    threshold = max(
+        float(p.burst_floor), thr_ratio * exp, exp + p.burst_min_excess, exp + p.z_min * math.sqrt(exp)
+    )
     if obs < threshold or det.fired_until.get(key, -1.0) > first:
         return None
+    top_op, rest_threshold = (
+        _top_operator(det, key, first, h),
+        max(p.burst_floor / 2, (1 + thr_ratio) / 2 * exp),
+    )
+    if top_op is not None and obs - top_op < rest_threshold:
+        return None  # one operator carries the excess: a sweep (bulk_sweep's finding), not agency volume
     end = h + HOUR
     det.fired_until[key] = end
     name, _, immigration = det.meta[key]
@@ -91,12 +133,13 @@ def burst_finding(det: Any, key: str, first: float, h: float, obs: int) -> Findi
         "ratio": round(ratio, 3),
         "threshold_ratio": round(thr_ratio, 3),
         "own_usual_max_ratio": own,
+        "population_ratio_quantile": pop,
         "daily_level_weekday": levels[0],
         "daily_level_weekend": levels[1],
         "history_days": levels[2],
         "floor": p.burst_floor,
         "min_excess": p.burst_min_excess,
-        "window_hours": p.burst_hours,
+        "window_hours": n_hours,
         "profile": name,
         **_top(det, key, first, h),
     }
@@ -108,7 +151,7 @@ def burst_finding(det: Any, key: str, first: float, h: float, obs: int) -> Findi
         end,
         immigration,
         evidence,
-        f"{obs} queries in {p.burst_hours} h, {ratio:.1f}x the expected {exp:.1f}.",
+        f"{obs} queries in {n_hours} h, {ratio:.1f}x the expected {exp:.1f}.",
     )
 
 
@@ -154,6 +197,16 @@ def ramp_finding(det: Any, key: str, day: int) -> Finding | None:
                 f"Median {rm:.0f}/day over {recent_days} d vs {bm:.0f}/day over the {base_days} d before.",
             )
     return None
+
+
+def _top_operator(det: Any, key: str, first: float, last: float) -> int | None:
+    """Queries of the busiest known operator in the window (None when no operator ids are known)."""
+    counts: dict[str, int] = {}
+    for t, per_op in det.ops.get(key, {}).items():
+        if first <= t <= last:
+            for op, n in per_op.items():
+                counts[op] = counts.get(op, 0) + n
+    return max(counts.values()) if counts else None
 
 
 def _top(det: Any, key: str, first: float, last: float) -> dict[str, Any]:

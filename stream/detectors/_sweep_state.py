@@ -161,7 +161,10 @@ class Decision:
     summary: str = ""
 
 
-def _baseline(p: Any, hist: dict[int, list[int]], day: int) -> tuple[str, float, float, int]:
+def _baseline(p: Any, hist: dict[int, list[int]], day: int, warm: bool) -> tuple[str, float, float, int]:
+    """Which reference the key has: enough own days (median of daily maxima), a day or two (their max),
+    or - only while the monitor itself warms up - the windows seen so far today. Today's windows are
+    otherwise never a reference: a slow sweep would raise its own bar as it goes."""
     before = [v for d, v in hist.items() if day - p.history_days <= d < day]
     if len(before) >= p.min_history_days:
         return (
@@ -170,20 +173,17 @@ def _baseline(p: Any, hist: dict[int, list[int]], day: int) -> tuple[str, float,
             median([v[1] for v in before]),
             len(before),
         )
-    if hist:  # short history, possibly today's earlier windows only: the largest window seen so far
-        return (
-            "warmup_max_seen",
-            max(v[0] for v in hist.values()),
-            max(v[1] for v in hist.values()),
-            len(before),
-        )
+    if before:
+        return "short_history_max", max(v[0] for v in before), max(v[1] for v in before), len(before)
+    if hist and warm:
+        return "warmup_max_seen", max(v[0] for v in hist.values()), max(v[1] for v in hist.values()), 0
     return "none", 0.0, 0.0, 0
 
 
 def decide(
     p: Any, si: int, w: Bucket, hist: dict[int, list[int]], day: int, peers: PeerStats, key: str, warm: bool
 ) -> Decision | None:
-    basis, ref_d, ref_w, n_days = _baseline(p, hist, day)
+    basis, ref_d, ref_w, n_days = _baseline(p, hist, day, warm)
     floor_mult = (p.nj_floor_mult if w.nj else 1.0) * (
         1.0 if basis == "own_median_daily_max" else p.new_floor_mult
     )
@@ -192,7 +192,7 @@ def decide(
     peer_q = peers.quantile(si, w.peer, "u" if "/" in key else "o", day, p.peer_quantile, p.peer_min_windows)
     if basis == "own_median_daily_max":
         thr_d, thr_w = max(floor_d, p.k_own * ref_d), max(floor_w, p.k_own * ref_w)
-    elif basis == "warmup_max_seen":
+    elif basis in ("short_history_max", "warmup_max_seen"):
         thr_d = max(floor_d, p.k_warm * ref_d, p.k_peer * peer_q)
         thr_w = max(floor_w, p.k_warm * ref_w)
     elif warm:  # a key never seen while the monitor itself is warming up: cannot judge its size yet

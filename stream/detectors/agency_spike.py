@@ -1,11 +1,12 @@
 """agency_spike: an ORI, or a federal component across all its ORIs, querying far above its own level.
 
 Two rules, both on logical-query counts and both against the key's own robust baseline:
-- burst: the last `burst_hours` (aligned, re-evaluated every hour) against the expected count for
-  those local hours = the key's daily level (trimmed mean of recent daily totals, weekday and weekend
-  apart) x its peer group's learned share of a day's volume in each local hour. Fires above
-  max(floor, burst_ratio, k_burst x the key's own usual daily-max ratio), so naturally bursty
-  agencies get a higher bar.
+- burst: the last N hours, for each (N, ratio) of `burst_windows` (aligned, re-evaluated every hour),
+  against the expected count for those local hours = the key's daily level (trimmed mean of recent
+  daily totals, weekday and weekend apart) x its peer group's learned share of a day's volume in
+  each local hour. Fires above
+  max(floor, ratio, k_burst x the key's own usual daily-max ratio) x expected, and at least `z_min`
+  Poisson standard deviations above it, so naturally bursty agencies get a higher bar.
 - ramp: at each day close, the median of the last R days against the median of the B days before,
   for several (R, B) horizons: a step in days, a climb over weeks, a slow month-over-month rise.
 Floors (minimum counts and minimum excess per day) keep small agencies quiet; nothing fires before a
@@ -29,13 +30,19 @@ from stream.records import IMMIGRATION_COMPONENTS, Query
 
 
 class AgencySpikeParams(Params):
-    burst_hours: int = Field(3, ge=1, le=24, description="Burst window, hours (re-evaluated hourly).")
-    burst_ratio: float = Field(2.5, gt=1, description="Minimum observed/expected ratio for a burst.")
+    burst_windows: list[tuple[int, float]] = Field(
+        [(3, 2.0), (12, 1.6)], min_length=1, description="(hours, min observed/expected ratio) per window."
+    )
+    z_min: float = Field(5.0, ge=0, description="Min Poisson z-score of a burst over its expected count.")
     k_burst: float = Field(1.5, gt=1, description="Times the key's own median daily-max ratio.")
     burst_floor: int = Field(60, ge=1, description="Minimum queries in the burst window.")
     burst_min_excess: int = Field(40, ge=0, description="Minimum queries above expected.")
+    pop_quantile: float = Field(0.99, gt=0.5, lt=1, description="Quantile of all keys' burst ratios.")
+    pop_margin: float = Field(1.15, ge=1, description="Times that quantile is also a minimum ratio.")
+    pop_min_samples: int = Field(1000, ge=1, description="Windows needed before bursts are judged.")
+    pop_min_expected: float = Field(10.0, ge=0, description="Only windows expecting this many count.")
     baseline_days: int = Field(28, ge=7, description="Days behind the daily level of the burst rule.")
-    min_history_days: int = Field(3, ge=1, description="Own full days needed before any finding.")
+    min_history_days: int = Field(1, ge=1, description="Own full days needed before any finding.")
     ramp_horizons: list[tuple[int, int, float]] = Field(
         [(3, 14, 2.5), (7, 28, 2.0), (28, 56, 1.6)],
         description="(recent days, baseline days, min ratio of medians) for the ramp rule.",
@@ -64,12 +71,15 @@ class AgencySpike(Detector):
         self.hours: dict[str, dict[float, int]] = {}
         self.days: dict[str, dict[int, int]] = {}
         self.top: dict[str, dict[float, dict[str, int]]] = {}  # component key -> hour -> ORI -> n
+        self.ops: dict[str, dict[float, dict[str, int]]] = {}  # ORI -> hour -> operator -> n
         self.rings: dict[str, DailyRing] = {}
         self.ratios: dict[str, dict[int, float]] = {}
+        self.pop: dict[str, dict[int, dict[int, int]]] = {}  # window hours -> day -> ratio bin -> n
         self.profiles: dict[str, Profile] = {}
         self.fired_until: dict[str, float] = {}
         self.ramp_last: dict[str, int] = {}
         self.cursor: float | None = None  # start of the next hour to close
+        self.start_ts: float | None = None  # first event seen: the day it falls in was only partly seen
 
     # -- events -------------------------------------------------------------------------------
     def on_query(self, q: Query) -> Iterable[Finding]:
@@ -78,8 +88,12 @@ class AgencySpike(Detector):
         hour, day = float(int(q.ts // HOUR) * HOUR), int(q.ts // DAY)
         if self.cursor is None:
             self.cursor = hour
+        self.start_ts = q.ts if self.start_ts is None else min(self.start_ts, q.ts)
         immigration = q.agency.immigration_enforcement or q.agency.component in IMMIGRATION_COMPONENTS
         self._count(q.ori, [q.agency.peer_group, q.origin_tz, immigration], hour, day)
+        if q.operator_id:
+            per_op = self.ops.setdefault(q.ori, {}).setdefault(hour, {})
+            per_op[q.operator_id] = per_op.get(q.operator_id, 0) + 1
         if self.p.components and q.agency.component:
             key = f"component:{q.agency.component}"
             self._count(key, [key, None, q.agency.component in IMMIGRATION_COMPONENTS], hour, day)
@@ -106,19 +120,26 @@ class AgencySpike(Detector):
 
     def _close_hour(self, h: float) -> list[Finding]:
         out: list[Finding] = []
-        first = h - (self.p.burst_hours - 1) * HOUR
+        longest = max(n for n, _ in self.p.burst_windows)
+        first = h - (longest - 1) * HOUR
         for key in sorted(self.hours):
             hours = self.hours[key]
-            obs = sum(n for t, n in hours.items() if first <= t <= h)
-            if obs * 2 >= self.p.burst_floor:  # cheaper than evaluating every quiet key every hour
-                f = burst_finding(self, key, first, h, obs)
-                if f is not None:
-                    out.append(f)
+            for n_hours, ratio in self.p.burst_windows:
+                start = h - (n_hours - 1) * HOUR
+                obs = sum(n for t, n in hours.items() if start <= t <= h)
+                if obs * 2 >= self.p.burst_floor:  # cheaper than evaluating every quiet key every hour
+                    f = burst_finding(self, key, start, h, obs, n_hours, ratio)
+                    if f is not None:
+                        out.append(f)
             self._learn_hour(key, h, hours.get(h, 0))
             for t in [t for t in hours if t <= first]:
                 del hours[t]
             for t in [t for t in self.top.get(key, {}) if t <= first - 6 * DAY]:
                 del self.top[key][t]
+            for t in [t for t in self.ops.get(key, {}) if t <= first]:
+                del self.ops[key][t]
+            if key in self.ops and not self.ops[key]:
+                del self.ops[key]
             if not hours:
                 del self.hours[key]
         return out
@@ -138,7 +159,8 @@ class AgencySpike(Detector):
             count = self.days.get(key, {}).pop(day, 0)
             ring = self.rings.get(key)
             if ring is None:
-                ring = self.rings[key] = DailyRing(self.p.history_days, day)
+                partial = self.start_ts is not None and day * DAY < self.start_ts - HOUR
+                ring = self.rings[key] = DailyRing(self.p.history_days, day + 1 if partial else day)
             ring.close_day(day, count)
             if not self.days.get(key):
                 self.days.pop(key, None)
@@ -150,32 +172,40 @@ class AgencySpike(Detector):
         factor = 0.5 ** (1 / self.p.profile_half_life_days)
         for prof in self.profiles.values():
             prof.decay(factor)
+        for days in self.pop.values():
+            for d in [d for d in days if d <= day - 7]:
+                del days[d]
         for ratios in self.ratios.values():
             for d in [d for d in ratios if d <= day - self.p.baseline_days]:
                 del ratios[d]
         return out
 
     def _forget(self, key: str) -> None:
-        for table in (self.rings, self.ratios, self.fired_until, self.ramp_last, self.top):
+        for table in (self.rings, self.fired_until, self.ramp_last, self.top):
             table.pop(key, None)
+        for n_hours, _ in self.p.burst_windows:
+            self.ratios.pop(f"{key}|{n_hours}", None)
         if key not in self.hours and key not in self.days:
             self.meta.pop(key, None)
 
     def own_ratio(self, key: str, day: int) -> float | None:
         prior = [r for d, r in self.ratios.get(key, {}).items() if d < day]
-        return median(prior) if len(prior) >= self.p.min_history_days else None
+        return median(prior) if len(prior) >= max(2, self.p.min_history_days) else None
 
     # -- checkpoint ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         return {
             "cursor": self.cursor,
+            "start_ts": self.start_ts,
             "meta": self.meta,
             "hours": {k: [[t, n] for t, n in v.items()] for k, v in self.hours.items()},
             "days": {k: [[d, n] for d, n in v.items()] for k, v in self.days.items()},
             "top": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in self.top.items()},
+            "ops": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in self.ops.items()},
             "rings": {k: r.dump() for k, r in self.rings.items()},
             "ratios": {k: [[d, r] for d, r in v.items()] for k, v in self.ratios.items()},
             "profiles": {k: p.dump() for k, p in self.profiles.items()},
+            "pop": {k: [[d, sorted(h.items())] for d, h in v.items()] for k, v in self.pop.items()},
             "fired_until": self.fired_until,
             "ramp_last": self.ramp_last,
         }
@@ -183,15 +213,20 @@ class AgencySpike(Detector):
     def restore(self, state: dict[str, Any]) -> None:
         self._reset()
         self.cursor = state.get("cursor")
+        self.start_ts = state.get("start_ts")
         self.meta = {k: list(v) for k, v in state.get("meta", {}).items()}
         self.hours = {k: {float(t): int(n) for t, n in v} for k, v in state.get("hours", {}).items()}
         self.days = {k: {int(d): int(n) for d, n in v} for k, v in state.get("days", {}).items()}
         self.top = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("top", {}).items()}
+        self.ops = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("ops", {}).items()}
         n = self.p.history_days
         self.rings = {k: DailyRing.load(n, r) for k, r in state.get("rings", {}).items()}
         self.ratios = {k: {int(d): float(r) for d, r in v} for k, v in state.get("ratios", {}).items()}
         self.profiles = {k: Profile([list(r) for r in p]) for k, p in state.get("profiles", {}).items()}
         self.fired_until = {k: float(v) for k, v in state.get("fired_until", {}).items()}
+        self.pop = {
+            k: {int(d): {int(b): int(c) for b, c in h} for d, h in v} for k, v in state.get("pop", {}).items()
+        }
         self.ramp_last = {k: int(v) for k, v in state.get("ramp_last", {}).items()}
 
     def state_size(self) -> int:

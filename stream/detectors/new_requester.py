@@ -3,15 +3,20 @@ normal set of requesters.
 
 For the first `warmup_s` of event time every requester is simply learned. After that, an unseen ORI
 becomes a candidate; it is reported once its logical queries within `window_s` of its first query reach
-`min_queries` (`min_queries_federal`, default 1, for federal and immigration-enforcement agencies,
-which are also rated high). A candidate that stays below the bar for `window_s` is learned as a rare,
-benign requester. Counting happens in aligned hours closed by the watermark, so whether and when a
-candidate fires depends only on the set of its events; the finding's window starts at the aligned hour
-of its first query. The known set is a plain set of ORIs (18,000+ agencies is small), capped.
+the larger of `min_queries` (`min_queries_federal`, default 1, for federal and immigration-enforcement
+agencies, which are also rated high) and a rarity bound: an agency unseen for the T seconds observed
+so far has a rate below about 3/T (95% bound), so the count must be one such a rare agency reaches in
+`window_s` with probability under `false_rate`. The bound falls as the monitor learns longer, towards
+the plain minimum. ORIs neither in the registry nor described by the event skip the rarity bound.
+A candidate that stays below the bar for `window_s` is learned as a rare, benign requester.
+Counting happens in aligned hours closed by the watermark, so whether and when a candidate fires depends
+only on the set of its events; the finding's window starts at the aligned hour of its first query.
+The known set is a plain set of ORIs (18,000+ agencies is small), capped.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,10 +30,11 @@ from stream.records import Query
 
 
 class NewRequesterParams(Params):
-    warmup_s: float = Field(7 * 86400.0, ge=0, description="Event time spent learning known requesters.")
+    warmup_s: float = Field(86400.0, ge=0, description="Event time spent learning known requesters.")
     min_queries: int = Field(5, ge=1, description="Queries by a new non-federal ORI before it is reported.")
     min_queries_federal: int = Field(1, ge=1, description="Same, for federal/immigration agencies.")
     window_s: float = Field(86400.0, gt=0, description="The queries must come within this of the first.")
+    false_rate: float = Field(1e-6, gt=0, lt=1, description="Tolerated chance that a rare agency fires.")
     max_known: int = Field(1_000_000, ge=1000, description="Cap on the known-ORI set.")
 
 
@@ -82,7 +88,7 @@ class NewRequester(Detector):
             first = c["first"]
             horizon = min(first + self.p.window_s, watermark)
             n = sum(v for h, v in c["hours"].items() if float(h) + HOUR <= horizon)
-            need = self.p.min_queries_federal if (c["fed"] or c["imm"]) else self.p.min_queries
+            need = self.required(c)
             if n >= need:
                 out.append(self._finding(ori, c, n, need, float(int(first // HOUR) * HOUR), horizon))
             elif watermark < first + self.p.window_s + HOUR:
@@ -91,17 +97,35 @@ class NewRequester(Detector):
             self._learn(ori)
         return out
 
+    def rarity_rate(self, c: dict[str, Any]) -> float:
+        """Expected queries in `window_s` of an agency at the 95% upper rate bound after T quiet seconds."""
+        observed = max(HOUR, c["first"] - (self.first_ts or c["first"]))
+        return 3.0 * self.p.window_s / observed
+
+    def required(self, c: dict[str, Any]) -> int:
+        need = self.p.min_queries_federal if (c["fed"] or c["imm"]) else self.p.min_queries
+        if not c.get("reg", True):
+            return need
+        lam, n, tail, term = self.rarity_rate(c), 0, 1.0, math.exp(-self.rarity_rate(c))
+        while tail >= self.p.false_rate and n < 1000:  # P(X >= n), walking n up
+            tail -= term
+            n += 1
+            term *= lam / n
+        return max(need, n)
+
     def _finding(self, ori: str, c: dict[str, Any], n: int, need: int, start: float, end: float) -> Finding:
         federal = c["fed"] or c["imm"]
         evidence = {
             "observed_value": n,
             "threshold": need,
-            "baseline": 0,
+            "baseline": round(self.rarity_rate(c), 4),
+            "baseline_meaning": "queries a rare agency makes in window_s (95% rate bound)",
+            "false_rate": self.p.false_rate,
             "known_requesters": len(self.known),
             "first_query_ts": c["first"],
             "federal": c["fed"],
             "immigration_enforcement": c["imm"],
-            "in_registry": c.get("reg", False),
+            "described_by_registry_or_event": c.get("reg", False),
             "agency_class": c.get("cat"),
             "window_s": self.p.window_s,
             "warmup_ended_ts": (self.first_ts or 0.0) + self.p.warmup_s,
