@@ -305,6 +305,12 @@ class Metrics:
         children[0].set(max(lag, 0))
         children[1].set(last_progress_ts)
 
+    def drop_partition(self, topic: str, partition: int) -> None:
+        """Forget a revoked or lost partition, so its frozen lag cannot look like a stall here."""
+        if self._partitions.pop((topic, partition), None) is not None:
+            self._lag_g.remove(topic, str(partition))
+            self._progress_g.remove(topic, str(partition))
+
     def set_state_size(self, detector: str, n: int) -> None:
         self._state[L.bounded(detector, L.DETECTOR_LABELS)].set(n)
 

@@ -230,3 +230,17 @@ def test_latency_histogram_matches_prometheus_client_histogram(m: Metrics) -> No
             if fam.name == "dmvwatch_response_latency_seconds"}  # fmt: skip
     theirs = {(s.name, s.labels.get("le")): s.value for fam in ref_registry.collect() for s in fam.samples}
     assert ours == theirs
+
+
+def test_revoked_partition_is_dropped(m: Metrics) -> None:
+    m.set_partition("t", 1, 10, 5.0)
+    m.set_partition("t", 2, 10, 5.0)
+    m.drop_partition("t", 1)
+    m.drop_partition("t", 9)  # never assigned: no error
+    assert (
+        m.registry.get_sample_value("dmvwatch_consumer_lag_messages", {"topic": "t", "partition": "1"})
+        is None
+    )
+    assert value(m, "dmvwatch_consumer_lag_messages", topic="t", partition="2") == 10
+    m.set_partition("t", 1, 3, 6.0)  # assigned again later
+    assert value(m, "dmvwatch_partition_last_progress_timestamp_seconds", topic="t", partition="1") == 6.0
