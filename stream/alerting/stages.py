@@ -31,6 +31,16 @@ REASONS: tuple[Reason, ...] = (
 Stage = Literal["dedup", "silence", "inhibit", "group"]
 STAGES: tuple[Stage, ...] = ("dedup", "silence", "inhibit", "group")
 GROUP_BY: tuple[str, ...] = ("detector", "ori", "state")
+# Every (stage, reason) pair the notifier reports through `on_decision`: for zero-initialised metrics.
+DECISION_PAIRS: tuple[tuple[Stage, Reason], ...] = (
+    ("dedup", "deduplicated"),
+    ("dedup", "repeat_interval"),
+    ("silence", "silenced"),
+    ("inhibit", "inhibited"),
+    ("group", "grouped_wait"),
+    ("group", "repeat_interval"),
+    ("group", "delivered"),
+)
 
 
 @dataclass(frozen=True, slots=True)

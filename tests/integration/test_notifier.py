@@ -20,6 +20,7 @@ from stream.alerting.lifecycle import Lifecycle
 from stream.alerting.notifier import Notifier
 from stream.alerting.receivers import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookReceiver, verify
 from stream.alerting.silences import SilenceStore
+from stream.alerting.stages import DECISION_PAIRS
 from stream.alerting.store import AlertStore
 from stream.settings import AlertSettings
 
@@ -39,6 +40,7 @@ class Clock:
 
 def _notifier(client: redis.Redis, url: str, clock: Clock, decisions: Counter[str] | None = None) -> Notifier:
     def record(detector: str, stage: str, reason: str) -> None:
+        assert (stage, reason) in DECISION_PAIRS  # the metrics module pre-creates exactly these
         if decisions is not None:
             decisions[reason] += 1
 
