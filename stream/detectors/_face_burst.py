@@ -35,10 +35,9 @@ class FaceBurst:
         if q.first_of_logical and face_search(q):
             self.hours.setdefault(q.ori, {}).setdefault(str(int(align(q.ts, _HOUR))), [0, 0])[0] += 1
 
-    def add_candidates(self, q: Query, candidates: int) -> None:
-        row = self.hours.get(q.ori, {}).get(str(int(align(q.ts, _HOUR))))
-        if row is not None:
-            row[1] += candidates
+    def add_candidates(self, ori: str, ts: float, candidates: int) -> None:
+        """Candidates returned, in the hour of the response (so a decision sees those before it)."""
+        self.hours.setdefault(ori, {}).setdefault(str(int(align(ts, _HOUR))), [0, 0])[1] += candidates
 
     def _decay(self) -> float:
         return self.p.face_history_decay_per_day ** (1 / 24)

@@ -112,12 +112,14 @@ class PhotoFaceMatch(Detector):
         row.setdefault("event_ids", []).append(q.event_id)
 
     def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
-        if q is None or not self.clock.admit(q.ts):
+        if q is None or not self.clock.admit(r.ts):
             return ()
         if face_search(q) and r.face_candidates:
-            self.face.add_candidates(q, r.face_candidates)
-        row = self.restricted.get(f"{q.ori}|{r.responding_state}|{int(align(q.ts, _HOUR))}")
-        if row is not None and q.event_id in row["event_ids"]:
+            self.face.add_candidates(q.ori, r.ts, r.face_candidates)
+        # Only answers within the query's own hour: later ones may come after that hour was decided.
+        hour = align(q.ts, _HOUR)
+        row = self.restricted.get(f"{q.ori}|{r.responding_state}|{int(hour)}")
+        if row is not None and align(r.ts, _HOUR) == hour and q.event_id in row["event_ids"]:
             row["photos_returned"] += int(r.photo_returned)
             row["candidates"] += r.face_candidates or 0
         return ()
