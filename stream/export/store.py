@@ -15,9 +15,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 import redis
 
-from stream.aggregates import Delta, merge_into
+from stream.aggregates import Delta
 
 FILE_FORMAT = "dmvq.aggregates.v1"
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -81,7 +82,7 @@ def dump_json(path: Path, months: Delta) -> None:
 
 def load_json(path: Path) -> Delta:
     """Read a file written by `dump_json` (or by `dmvwatch replay --aggregates-out`); ValueError if bad."""
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc = orjson.loads(path.read_bytes())
     if not isinstance(doc, dict):
         raise ValueError(f"{path}: not an aggregates file")
     # Also accept the bare `{month: counters}` mapping (what `orjson.dumps(drained)` gives).
@@ -89,5 +90,7 @@ def load_json(path: Path) -> Delta:
     out: Delta = {}
     for month, counters in months.items():
         check_month(month)
-        merge_into(out, {month: {str(k): int(v) for k, v in counters.items()}})
+        if not isinstance(counters, dict) or not all(type(v) is int for v in counters.values()):
+            raise ValueError(f"{path}: month {month}: counters must be integers")
+        out[month] = counters
     return out

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from stream.aggregates import OUTCOME_CLASSES
 from stream.export import tables as t
-from stream.export.tables import Table, agency_info, is_immigration, parse
+from stream.export.tables import Table, agency_info, immigration_oris, parse
+from stream.records import IMMIGRATION_COMPONENTS
 
 
 def summary_figures(counters: dict[str, int]) -> dict[str, int]:
     """Headline numbers of one month (also used for the trend over months)."""
     fam = parse(counters)
-    info = agency_info(fam)
+    return figures(fam, agency_info(fam))
+
+
+def figures(
+    fam: dict[str, list[tuple[list[str], int]]], info: dict[str, tuple[str, str, int]]
+) -> dict[str, int]:
     out = dict.fromkeys(SUMMARY_METRICS, 0)
+    imm_oris = immigration_oris(info)
+
+    def imm(ori: str, comp: str) -> bool:
+        return ori in imm_oris or comp in IMMIGRATION_COMPONENTS
+
     for (ori, comp, _m, photo, face), n in fam.get("l", []):
         out["logical_queries"] += n
-        if is_immigration(comp, info.get(ori, ("", comp, 0))[2]):
+        if imm(ori, comp):
             out["immigration_logical_queries"] += n
         out["photo_requests"] += n * int(photo)
         out["face_searches"] += n * int(face)
@@ -22,12 +33,12 @@ def summary_figures(counters: dict[str, int]) -> dict[str, int]:
         out["query_events"] += n
     for (ori, comp, dest, _m), n in fam.get("q", []):
         # Per-state requests: the NL broadcast itself is not a request to a state (its children are).
-        if dest != "NL" and is_immigration(comp, info.get(ori, ("", comp, 0))[2]):
+        if dest != "NL" and imm(ori, comp):
             out["immigration_requests"] += n
     for (ori, comp, _s, outcome), n in fam.get("o", []):
         out["responses"] += n
         out[outcome] += n
-        if is_immigration(comp, info.get(ori, ("", comp, 0))[2]):
+        if imm(ori, comp):
             out[f"immigration_{outcome}"] += n
     for _k, n in fam.get("pr", []):
         out["photos_returned"] += n
@@ -54,14 +65,13 @@ SUMMARY_METRICS: tuple[str, ...] = (
 )
 
 
-def summary(month: str, counters: dict[str, int]) -> Table:
-    figures = summary_figures(counters)
+def summary(month: str, values: dict[str, int]) -> Table:
     return Table(
         "summary",
         "Headline figures",
         ("month", "metric", "value"),
         frozenset({"value"}),
-        [(month, k, figures[k]) for k in SUMMARY_METRICS],
+        [(month, k, values[k]) for k in SUMMARY_METRICS],
     )
 
 
@@ -70,7 +80,7 @@ def build_tables(month: str, counters: dict[str, int]) -> list[Table]:
     fam = parse(counters)
     info = agency_info(fam)
     return [
-        summary(month, counters),
+        summary(month, figures(fam, info)),
         t.agencies(month, fam, info),
         t.component_state(month, fam, info),
         t.state_outcome(month, fam),

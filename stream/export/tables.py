@@ -7,6 +7,7 @@ figures derived from a suppressed count. True zeros stay 0: they disclose nothin
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,10 +32,17 @@ class Table:
 
 
 def parse(counters: dict[str, int]) -> dict[str, list[tuple[list[str], int]]]:
+    """Counter keys grouped by family, fields split. Run once per month: it is the export's hot loop."""
     fam: dict[str, list[tuple[list[str], int]]] = defaultdict(list)
-    for key, value in counters.items():
-        parts = key.split("|")
-        fam[parts[0]].append((parts[1:], value))
+    enabled = gc.isenabled()
+    gc.disable()  # a million small containers would trigger the cyclic GC over and over, for nothing
+    try:
+        for key, value in counters.items():
+            parts = key.split("|")
+            fam[parts[0]].append((parts[1:], value))
+    finally:
+        if enabled:
+            gc.enable()
     return fam
 
 
@@ -49,6 +57,11 @@ def agency_info(fam: dict[str, list[tuple[list[str], int]]]) -> dict[str, tuple[
 
 def is_immigration(component: str, imm: int) -> bool:
     return bool(imm) or component in IMMIGRATION_COMPONENTS
+
+
+def immigration_oris(info: dict[str, tuple[str, str, int]]) -> frozenset[str]:
+    """ORIs of immigration-enforcement agencies (by flag or component), for cheap per-key tests."""
+    return frozenset(ori for ori, (_cat, comp, imm) in info.items() if is_immigration(comp, imm))
 
 
 def _rows(acc: dict[tuple[str, ...], list[int]], month: str) -> list[tuple[Cell, ...]]:
@@ -82,7 +95,7 @@ def agencies(month: str, fam: dict, info: dict) -> Table:
     rows = []
     for ori, v in sorted(acc.items()):
         cat, comp, imm = info.get(ori, ("unknown", "none", 0))
-        rows.append((month, ori, cat, comp, imm, *v))
+        rows.append((month, ori, cat, comp, int(is_immigration(comp, imm)), *v))
     return Table(
         "agencies",
         "Requests and outcomes per requesting agency (ORI)",
@@ -96,8 +109,10 @@ def component_state(month: str, fam: dict, info: dict) -> Table:
     cols = ("requests", *OUTCOME_CLASSES)
     acc = _acc(len(cols))
 
+    imm_oris = immigration_oris(info)
+
     def imm_of(ori: str, comp: str) -> int:
-        return int(is_immigration(comp, info.get(ori, ("", comp, 0))[2]))
+        return int(ori in imm_oris or comp in IMMIGRATION_COMPONENTS)
 
     for (ori, comp, dest, _mk), n in fam.get("q", []):
         acc[(comp, imm_of(ori, comp), dest)][0] += n

@@ -56,17 +56,19 @@ def _json(month: str, tables: Iterable[Table], public_k: int | None) -> str:
     return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
 
 
-def _trend(month: str, months: Delta, public_k: int | None) -> list[tuple[str, dict[str, Cell]]]:
-    earlier = sorted(m for m in months if m <= month)[-TREND_MONTHS:]
+def _trend(
+    month: str, months: Delta, current: dict[str, int], public_k: int | None
+) -> list[tuple[str, dict[str, Cell]]]:
+    earlier = sorted(m for m in months if m < month)[-(TREND_MONTHS - 1) :]
     out: list[tuple[str, dict[str, Cell]]] = []
-    for m in earlier:
-        figures: dict[str, Cell] = dict(summary_figures(months[m]))
+    for m in [*earlier, month]:
+        values: dict[str, Cell] = dict(current if m == month else summary_figures(months[m]))
         if public_k is not None:
-            figures = {
+            values = {
                 k: (f"<{public_k}" if isinstance(v, int) and 0 < v < public_k else v)
-                for k, v in figures.items()
+                for k, v in values.items()
             }
-        out.append((m, figures))
+        out.append((m, values))
     return out
 
 
@@ -105,6 +107,7 @@ def export_month(
     _clear_previous(out_dir)
     step("tables")
     tables = build_tables(month, months.get(month, {}))
+    current = {str(r[1]): int(r[2]) for r in tables[0].rows}  # the summary table, before suppression
     if public_k is not None:
         tables = [suppress(t, public_k) for t in tables]
     files: dict[str, str] = {}
@@ -119,7 +122,7 @@ def export_month(
         step("html")
         by_name = {t.name: t for t in tables}
         files[f"dmvq-{month}-report.html"] = render_report(
-            month, by_name, _trend(month, months, public_k), public_k
+            month, by_name, _trend(month, months, current, public_k), public_k
         )
     step("write")
     for name in sorted(files):

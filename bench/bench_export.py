@@ -1,0 +1,215 @@
+"""Export of a month whose counters represent 25 million events from 18,000 agencies (issue 8).
+
+The counters are bounded by agencies x destinations x message keys, not by events, so the export's cost
+is the number of counter keys. This builds a representative month (heavy-tailed agency volumes; big
+agencies reach many states; the event mix of domain brief 7.4), writes it as the file form, and times
+`load_json` + every format + the signed manifest. Optionally (redis_url) also times reading it from Redis.
+
+    python -m bench.bench_export            # prints the result dict
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from stream.aggregates import Delta
+
+EVENTS = 25_000_000
+AGENCIES = 18_000
+MONTH = "2026-10"
+STATES = tuple(
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+    ]
+)
+KEYS = (
+    ("RQ", 0.59),
+    ("DQ", 0.29),
+    ("KQ", 0.04),
+    ("DNQ", 0.015),
+    ("RNQ", 0.01),
+    ("RPQ", 0.005),
+    ("S2S", 0.03),
+    ("FRS", 0.005),
+    ("IAQ", 0.015),
+)
+OUTCOMES = (
+    ("answered", 0.76),
+    ("not_on_file", 0.19),
+    ("other", 0.035),
+    ("blocked", 0.01),
+    ("answered_despite_policy", 0.005),
+)
+FEDERAL = (
+    ("CBP", 0.4),
+    ("HSI", 0.1),
+    ("ICE-ERO", 0.08),
+    ("FBI", 0.2),
+    ("DEA", 0.1),
+    ("USMS", 0.07),
+    ("other_federal", 0.05),
+)
+
+
+def _split(total: int, shares: tuple[tuple[str, float], ...]) -> list[tuple[str, int]]:
+    out = [(name, int(total * s)) for name, s in shares]
+    return [(n, v) for n, v in out if v]
+
+
+def _agency(rnd: random.Random, i: int) -> tuple[str, str, str, int]:
+    if i < 900:  # ~5% federal, ORIs with the synthetic XXSYN prefix
+        comp = rnd.choices([c for c, _ in FEDERAL], [w for _, w in FEDERAL])[0]
+        return f"XXSYN{i:04d}", "FE", comp, int(comp in ("CBP", "HSI", "ICE-ERO", "USBP"))
+    cat = rnd.choices(("PD", "SO", "SA", "JA", "NJ"), (0.55, 0.22, 0.15, 0.05, 0.03))[0]
+    return f"{rnd.choice(STATES)}{i:05d}{cat[0]}0"[:9], cat, "none", 0
+
+
+def representative_month(seed: int = 8, events: int = EVENTS, agencies: int = AGENCIES) -> Delta:
+    """Counters of one month: Zipf-like volumes summing to `events` query events."""
+    rnd = random.Random(seed)
+    weights = [1.0 / (k + 10) ** 0.9 for k in range(agencies)]
+    scale = events / sum(weights)
+    rnd.shuffle(weights)  # federal ORIs (the first 900) get volumes from the whole distribution
+    c: dict[str, int] = {}
+    for i in range(agencies):
+        ori, cat, comp, imm = _agency(rnd, i)
+        volume = max(1, int(weights[i] * scale))
+        c[f"a|{ori}|{cat}|{comp}|{imm}"] = volume
+        n_dest = max(1, min(len(STATES), round(volume**0.33)))
+        dests = rnd.sample(STATES, n_dest)
+        for mk, n in _split(volume, KEYS):
+            c[f"l|{ori}|{comp}|{mk}|{int(rnd.random() < 0.1)}|{int(mk == 'FRS')}"] = int(n * 0.97)
+            for d in dests[: max(1, n_dest * n // volume + 1)]:
+                c[f"q|{ori}|{comp}|{d}|{mk}"] = max(1, n // n_dest)
+        for d in dests:
+            per_state = max(1, volume // n_dest)
+            for outcome, n in _split(per_state, OUTCOMES):
+                c[f"o|{ori}|{comp}|{d}|{outcome}"] = n
+            if per_state >= 10:
+                c[f"p|{ori}|{comp}|{d}"] = per_state // 10
+                c[f"pr|{ori}|{comp}|{d}"] = per_state // 14
+    for det in ("bulk_sweep", "agency_spike", "policy_leak", "policy_violation", "photo_face_match"):
+        for sev in ("warning", "high"):
+            c[f"al|{det}|{sev}|firing"] = rnd.randrange(5, 60)
+        c[f"ak|{det}|n"] = 40
+        c[f"ak|{det}|s"] = 40 * rnd.randrange(300, 9000)
+    return {MONTH: {k: v for k, v in c.items() if v > 0}}
+
+
+def bench_export(tmpdir: str | Path, redis_url: str | None = None) -> dict[str, Any]:
+    """Time a full export (all formats + manifest) of a 25M-event month, with two earlier months stored."""
+    from stream.export.store import dump_json, load_json
+    from stream.export.writer import export_month
+
+    tmp = Path(tmpdir)
+    t0 = time.perf_counter()
+    months = representative_month()
+    months["2026-09"] = representative_month(seed=9)[MONTH]
+    months["2026-08"] = representative_month(seed=10)[MONTH]
+    build_s = time.perf_counter() - t0
+    src = tmp / "aggregates.json"
+    dump_json(src, months)
+    t1 = time.perf_counter()
+    loaded = load_json(src)
+    t2 = time.perf_counter()
+    result = export_month(loaded, MONTH, tmp / "export", ("csv", "json", "html"), b"bench-signing-key")
+    t3 = time.perf_counter()
+    out: dict[str, Any] = {
+        "events_represented": EVENTS,
+        "agencies": AGENCIES,
+        "counter_keys_month": len(months[MONTH]),
+        "aggregates_file_bytes": src.stat().st_size,
+        "build_counters_s": round(build_s, 2),
+        "load_file_s": round(t2 - t1, 2),
+        "export_all_formats_s": round(t3 - t2, 2),
+        "total_export_s": round(t3 - t1, 2),
+        "output_files": len(result.files) + 1,
+        "output_bytes": sum((result.out_dir / f).stat().st_size for f in result.files),
+    }
+    if redis_url:
+        out.update(_bench_redis(redis_url, months))
+    return out
+
+
+def _bench_redis(url: str, months: Delta) -> dict[str, Any]:
+    """Stage the month through MULTI/EXEC under a throw-away prefix, time the read back, delete it."""
+    import redis
+
+    from stream.export.store import AggregateStore
+
+    client = redis.Redis.from_url(url)
+    prefix = f"dmvqbench{int(time.time())}"
+    store = AggregateStore(client, prefix=prefix)
+    try:
+        t0 = time.perf_counter()
+        pipe = client.pipeline(transaction=True)
+        store.stage(pipe, {MONTH: months[MONTH]})
+        pipe.execute()
+        t1 = time.perf_counter()
+        assert store.read(MONTH) == months[MONTH]
+        t2 = time.perf_counter()
+        return {"redis_stage_s": round(t1 - t0, 2), "redis_read_s": round(t2 - t1, 2)}
+    finally:
+        client.delete(store.key(MONTH), store.months_key)
+        client.close()
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as d:
+        print(json.dumps(bench_export(d, sys.argv[1] if len(sys.argv) > 1 else None), indent=1))
