@@ -27,7 +27,7 @@ from stream.simulate.summary import render
 
 # Mean output events/s at scale 1 (queries, MSQ children and responses of a weekday, measured): `--rate`
 # sets the scale from it so that live traffic averages the requested rate.
-EVENTS_PER_S_AT_SCALE_1 = 27.0
+EVENTS_PER_S_AT_SCALE_1 = 25.3
 DEFAULT_START = datetime(2026, 10, 1, tzinfo=UTC)
 
 

@@ -80,7 +80,7 @@ class Simulation:
         self.end_ms = self.start_ms + -(-int(cfg.duration_s * 1000) // CHUNK_MS) * CHUNK_MS
         self.scenarios = Scenarios(cfg.scenarios, self, cfg.seed)
         self._faults = random.Random(f"faults:{cfg.seed}")
-        self._silences = self.scenarios.silences()
+        self._silences = self.factory.silences = self.scenarios.silences()
         self.chunk = (self.start_ms, self.start_ms)  # simulated span of the batch last yielded
 
     @property

@@ -59,6 +59,7 @@ class EventFactory:
         self._n = 0
         self._seq = 0
         self._minute_cache: dict[int, str] = {}
+        self.silences: list[tuple[int, int]] = []  # feed_silence windows (ms): nothing is tapped
 
     def ts(self, ms: int) -> str:
         minute = ms // 60_000
@@ -74,12 +75,16 @@ class EventFactory:
         self._n += 1
         return f"{self.tag}{self._n:x}"
 
-    def push(self, ms: int, obj: dict[str, Any]) -> None:
+    def push(self, ms: int, obj: dict[str, Any]) -> bool:
+        if self.silences and any(a <= ms < b for a, b in self.silences):
+            self.stats.events["silenced"] += 1  # the tap was down when the switch saw it
+            return False
         emit = ms
         if self.late_share and self.rnd.random() < self.late_share:
             emit += self.rnd.randrange(1000, self.late_max_ms)
         self._seq += 1
         self.pending.append((emit, self._seq, orjson.dumps(obj)))
+        return True
 
     def query(
         self,
@@ -135,12 +140,14 @@ class EventFactory:
             ev["agency"] = agency.enrichment
         if parent is not None:
             ev["parent_query_id"] = parent
-            self.stats.children += 1
         if extra:
             ev.update(extra)
-        self.push(ms, ev)
+        if not self.push(ms, ev):
+            return qid
         self.stats.queries += 1
-        if parent is None:
+        if parent is not None:
+            self.stats.children += 1
+        else:
             self._count(agency, key, label, image, dests)
         return qid
 
@@ -190,5 +197,5 @@ class EventFactory:
             ev["face_candidates"] = faces
         if flags:
             ev["record_flags"] = flags
-        self.push(ms, ev)
-        self.stats.responses += 1
+        if self.push(ms, ev):
+            self.stats.responses += 1

@@ -64,10 +64,21 @@ class Scenarios:
         self._used: set[str] = set()
         self._ctxs: list[Ctx] = []
         actions: list[tuple[int, int, Callable[[], None]]] = []
+        # the tap sees nothing during an outage, scenario events included: they are neither sent nor labelled
+        quiet = [self._context(s) for s in specs if s.kind == "feed_silence"]
+        self._used.clear()
         for spec in specs:
             ctx = self._context(spec)
             generators[spec.kind](ctx)
-            ctx.actions.sort(key=lambda a: a[0])
+            # what falls outside the simulated span never happens, so it is not labelled either
+            ctx.actions = sorted(
+                (
+                    a
+                    for a in ctx.actions
+                    if sim.start_ms <= a[0] < sim.end_ms and not any(q.t0 <= a[0] < q.t1 for q in quiet)
+                ),
+                key=lambda a: a[0],
+            )
             self._ctxs.append(ctx)
             actions.extend((ms, len(actions) + i, fn) for i, (ms, fn) in enumerate(ctx.actions))
         actions.sort(key=lambda a: (a[0], a[1]))
