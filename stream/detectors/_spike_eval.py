@@ -72,15 +72,24 @@ def pop_add(det: Any, n_hours: int, day: int, ratio: float) -> None:
     hist[b] = hist.get(b, 0) + 1
 
 
-def pop_quantile(det: Any, n_hours: int, day: int) -> float:
-    """High quantile of observed/expected over all keys in the last week (today's earlier windows
-    included, so the first day already calibrates): how far benign traffic strays from its expectation
-    here. Over-dispersed traffic raises the bar; Poisson-clean traffic leaves the configured ratio."""
-    p, merged = det.p, {}
-    for d, hist in det.pop.get(str(n_hours), {}).items():
-        if day - 7 < d <= day:
+def _merge(days: dict[int, dict[int, int]], lo: int, hi: int) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for d, hist in days.items():
+        if lo < d < hi:
             for b, c in hist.items():
                 merged[b] = merged.get(b, 0) + c
+    return merged
+
+
+def pop_quantile(det: Any, n_hours: int, day: int) -> float:
+    """High quantile of observed/expected over all keys in the last week (today's earlier windows
+    only while the earlier days are too few, so the first day already calibrates): how far benign
+    traffic strays from its expectation here. Over-dispersed traffic raises the bar; Poisson-clean
+    traffic leaves the configured ratio."""
+    p, days = det.p, det.pop.get(str(n_hours), {})
+    merged = _merge(days, day - 7, day)  # earlier days only: a burst today must not raise its own bar
+    if sum(merged.values()) < p.pop_min_samples:
+        merged = _merge(days, day - 7, day + 1)
     total = sum(merged.values())
     if total < p.pop_min_samples:
         return 0.0
@@ -110,11 +119,12 @@ def burst_finding(
         pop_add(det, n_hours, today, ratio)
     if pop <= 0:
         return None  # warm-up: too few windows seen to know how far benign traffic strays
-    thr_ratio = max(min_ratio, p.k_burst * own if own is not None else 0.0, p.pop_margin * pop)
+    young = 1.0 + p.level_uncertainty / math.sqrt(levels[2])
+    thr_ratio = young * max(min_ratio, p.k_burst * own if own is not None else 0.0, p.pop_margin * pop)
     threshold = max(
         float(p.burst_floor), thr_ratio * exp, exp + p.burst_min_excess, exp + p.z_min * math.sqrt(exp)
     )
-    if obs < threshold or det.fired_until.get(key, -1.0) > first:
+    if obs < threshold:
         return None
     top_op, rest_threshold = (
         _top_operator(det, key, first, h),
@@ -123,7 +133,10 @@ def burst_finding(
     if top_op is not None and obs - top_op < rest_threshold:
         return None  # one operator carries the excess: a sweep (bulk_sweep's finding), not agency volume
     end = h + HOUR
-    det.fired_until[key] = end
+    ongoing = det.fired_until.get(key, -1.0) > first
+    det.fired_until[key] = max(end, det.fired_until.get(key, -1.0))
+    if ongoing:
+        return None  # the same episode, already reported: extend it, one alert per burst
     name, _, immigration = det.meta[key]
     evidence = {
         "rule": "burst",
@@ -134,6 +147,7 @@ def burst_finding(
         "threshold_ratio": round(thr_ratio, 3),
         "own_usual_max_ratio": own,
         "population_ratio_quantile": pop,
+        "young_level_factor": round(young, 4),
         "daily_level_weekday": levels[0],
         "daily_level_weekend": levels[1],
         "history_days": levels[2],

@@ -185,7 +185,7 @@ def decide(
 ) -> Decision | None:
     basis, ref_d, ref_w, n_days = _baseline(p, hist, day, warm)
     floor_mult = (p.nj_floor_mult if w.nj else 1.0) * (
-        1.0 if basis == "own_median_daily_max" else p.new_floor_mult
+        1.0 if basis in ("own_median_daily_max", "short_history_max") else p.new_floor_mult
     )
     floor_d, floor_w = p.floor_distinct[min(si, len(p.floor_distinct) - 1)] * floor_mult, 0.0
     floor_w = p.floor_wildcard[min(si, len(p.floor_wildcard) - 1)] * floor_mult

@@ -33,10 +33,13 @@ class AgencySpikeParams(Params):
     burst_windows: list[tuple[int, float]] = Field(
         [(3, 2.0), (12, 1.6)], min_length=1, description="(hours, min observed/expected ratio) per window."
     )
-    z_min: float = Field(5.0, ge=0, description="Min Poisson z-score of a burst over its expected count.")
+    z_min: float = Field(6.0, ge=0, description="Min Poisson z-score of a burst over its expected count.")
     k_burst: float = Field(1.5, gt=1, description="Times the key's own median daily-max ratio.")
-    burst_floor: int = Field(60, ge=1, description="Minimum queries in the burst window.")
-    burst_min_excess: int = Field(40, ge=0, description="Minimum queries above expected.")
+    burst_floor: int = Field(20, ge=1, description="Minimum queries in the burst window.")
+    burst_min_excess: int = Field(15, ge=0, description="Minimum queries above expected.")
+    level_uncertainty: float = Field(
+        0.25, ge=0, description="Ratio bar x (1 + this/sqrt(days of history)): a young level is less sure."
+    )
     pop_quantile: float = Field(0.99, gt=0.5, lt=1, description="Quantile of all keys' burst ratios.")
     pop_margin: float = Field(1.15, ge=1, description="Times that quantile is also a minimum ratio.")
     pop_min_samples: int = Field(1000, ge=1, description="Windows needed before bursts are judged.")

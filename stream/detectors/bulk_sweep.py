@@ -128,12 +128,14 @@ class BulkSweep(Detector):
         hist = self.history.setdefault((si, key), {})
         decision = decide(self.p, si, window, hist, day, self.peers, key, self._warm(start))
         self._learn(si, key, hist, day, window)
-        if decision is None or self.fired_until.get(key, -1.0) > start:
-            return None  # quiet, or the same episode already reported (smaller scale or operator)
-        self.fired_until[key] = end
-        if "/" in key:
-            self.fired_until[key.split("/", 1)[0]] = max(end, self.fired_until.get(key.split("/")[0], 0))
-        return self._finding(si, key, start, end, window, decision)
+        if decision is None:
+            return None
+        # one finding per episode: a window overlapping an already reported one (other scale, next
+        # hop, or an operator of this ORI) extends that episode instead of raising a new alert
+        ongoing = self.fired_until.get(key, -1.0) > start
+        for k in (key, key.split("/", 1)[0]):
+            self.fired_until[k] = max(end, self.fired_until.get(k, -1.0))
+        return None if ongoing else self._finding(si, key, start, end, window, decision)
 
     def _warm(self, start: float) -> bool:
         return self.first_ts is not None and start < self.first_ts + self.p.global_warmup_s

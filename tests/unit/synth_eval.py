@@ -77,7 +77,8 @@ def _burst(a: SynthAgency, t0: float, n: int, span: float, rng: random.Random, t
     out = []
     for i in range(n):
         q = query(a, t0 + span * (i + rng.random()) / n, rng, f"{tag}-{i}")
-        out.append(replace(q, message_key=key, search_mode=mode, operator_id=ops[i % len(ops)] if ops else None,
+        op = ops[i % len(ops)] if ops else None
+        out.append(replace(q, message_key=key, search_mode=mode, operator_id=op,
                            pattern=pattern_fn(i) if pattern_fn else None,
                            subject_key=None if key == "RPQ" else f"{tag}s{i}"))  # fmt: skip
     return out
@@ -218,3 +219,25 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def steps_for(
+    queries: list[Query], lateness: float = 300.0, tick: float = 60.0, tail_s: float = 2 * DAY
+) -> list:
+    """Detector-test steps (`tests.unit.detector_steps`): queries in the given (arrival) order with the
+    pipeline's aligned watermarks, then the watermark keeps moving for `tail_s` (idle wall clock)."""
+    out: list = []
+    wm, max_ts = -math.inf, -math.inf
+    for q in queries:
+        max_ts = max(max_ts, q.ts)
+        aligned = math.floor((max_ts - lateness) / tick) * tick
+        if aligned > wm:
+            wm = aligned
+            out.append(("wm", wm))
+        if q.ts >= wm:  # the pipeline sends late events only to late-safe detectors
+            out.append(("q", q))
+    end = max_ts + tail_s
+    while wm < end:
+        wm += 10 * tick
+        out.append(("wm", wm))
+    return out

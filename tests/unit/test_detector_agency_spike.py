@@ -1,0 +1,136 @@
+"""agency_spike: bursts against the seasonal expectation, ramps of daily medians, federal components
+across ORIs; order and restart invariance; findings re-derived from their evidence."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from stream.detectors.agency_spike import AgencySpike
+from stream.records import Agency, Query
+from tests.unit.detector_steps import build, drive, drive_with_restart, flat, signature
+from tests.unit.factories import T0, make_agency, make_query
+from tests.unit.synth_eval import steps_for
+
+H, D = 3600.0, 86400.0
+SHAPE = [0.3] * 6 + [1.0] * 2 + [2.0] * 10 + [1.5] * 4 + [0.6] * 2  # UTC hours, sums to 34.2
+SMALL_POP = {"pop_min_samples": 30}  # a handful of test agencies stands in for the national population
+
+
+def traffic(agencies: list[Agency], days: int, per_day: float, seed: int = 1, start_day: int = 0,
+            boost: tuple[float, float, float] | None = None) -> list[Query]:  # fmt: skip
+    """Poisson-like hourly counts with a diurnal shape; `boost` = (t0, t1, multiplier) for every agency."""
+    rng, out = random.Random(seed), []
+    for a in agencies:
+        for d in range(start_day, days):
+            for h in range(24):
+                t = T0 + d * D + h * H
+                lam = per_day * SHAPE[h] / sum(SHAPE)
+                if boost and boost[0] <= t < boost[1]:
+                    lam *= boost[2]
+                n = max(0, round(rng.gauss(lam, math.sqrt(lam))))
+                for i in range(n):
+                    out.append(make_query(agency=a, ts=t + rng.random() * H, subject_key=f"{a.ori}{d}{h}{i}",
+                                          operator_id=f"op{rng.randrange(6)}"))  # fmt: skip
+    return sorted(out, key=lambda q: q.ts)
+
+
+PEERS = [make_agency(ori=f"WA03400{i:02d}") for i in range(8)]
+TARGET = PEERS[0]
+
+
+def run(events: list[Query], **params: object) -> list:
+    return flat(drive(build(AgencySpike, **{**SMALL_POP, **params}), steps_for(events)))
+
+
+# days 0-3: 8 PDs, ~200/day each, diurnal        day 4 09:00-13:00: WA0340000 at 3x
+#   |..####..|..####..|..####..|..####..|..#[###]#..|  -> one burst finding, hour-aligned window
+def test_sudden_burst_fires_once() -> None:
+    boost = (T0 + 4 * D + 9 * H, T0 + 4 * D + 13 * H, 3.0)
+    events = traffic(PEERS[1:], 5, 200) + traffic([TARGET], 5, 200, seed=2, boost=boost)
+    found = run(sorted(events, key=lambda q: q.ts))
+    assert [(f.ori, f.evidence["rule"]) for f in found] == [("WA0340000", "burst")]
+    f = found[0]
+    assert f.window_start % H == 0 and boost[0] - 12 * H <= f.window_start < boost[1]
+
+
+def test_steady_traffic_stays_quiet() -> None:
+    assert run(traffic(PEERS, 6, 200)) == []
+
+
+def test_monitor_starting_mid_day_does_not_baseline_the_partial_day() -> None:
+    events = [q for q in traffic(PEERS, 4, 200) if q.ts >= T0 + 15 * H]
+    assert run(events) == []
+
+
+# days 0-19: ~100/day        days 20-22: ~300/day  -> ramp (3-day median vs the 14 days before)
+def test_ramp_of_daily_medians() -> None:
+    events = traffic([TARGET], 20, 100) + traffic([TARGET], 23, 300, seed=5, start_day=20)
+    found = [f for f in run(events, burst_windows=[(3, 50.0)]) if f.evidence["rule"] == "ramp"]
+    assert len(found) == 1
+    ev = found[0].evidence
+    assert (ev["recent_days"], ev["baseline_days"]) == (3, 14)
+    assert ev["observed_value"] >= ev["threshold"] >= 2.5 * ev["baseline"]
+
+
+# five small ICE-ERO ORIs (40/day each, under the floors alone) triple together for 6 hours
+def test_component_burst_across_oris() -> None:
+    ice = [Agency(f"XXSYN00{i:02d}", "FE", "ICE-ERO", "DHS", True, True) for i in range(5)]
+    boost = (T0 + 4 * D + 9 * H, T0 + 4 * D + 15 * H, 3.0)
+    events = traffic(PEERS[1:], 5, 200) + traffic(ice, 5, 40, seed=3, boost=boost)
+    found = [f for f in run(sorted(events, key=lambda q: q.ts)) if f.evidence["scope"] == "component"]
+    assert len(found) == 1 and found[0].group_key == "component:ICE-ERO|burst"  # one episode
+    assert found[0].severity == "high" and found[0].ori == found[0].evidence["top_oris"][0][0]
+
+
+def test_one_operator_carrying_the_excess_is_left_to_bulk_sweep() -> None:
+    sweep = [make_query(agency=TARGET, ts=T0 + 4 * D + 10 * H + i * 20, operator_id="sweeper",
+                        subject_key=f"x{i}") for i in range(150)]  # fmt: skip
+    events = sorted(traffic(PEERS, 5, 200) + sweep, key=lambda q: q.ts)
+    assert run(events) == []
+
+
+def _burst_events() -> list[Query]:
+    boost = (T0 + 4 * D + 9 * H, T0 + 4 * D + 13 * H, 3.0)
+    return sorted(
+        traffic(PEERS[1:], 5, 200) + traffic([TARGET], 5, 200, seed=2, boost=boost), key=lambda q: q.ts
+    )
+
+
+def test_arrival_order_within_lateness_does_not_change_findings() -> None:
+    events = _burst_events()
+    rng = random.Random(9)
+    shuffled = sorted(events, key=lambda q: q.ts + rng.random() * 200)
+    a, b = run(events), run(shuffled)
+    assert a and signature(a) == signature(b)
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.85])
+def test_snapshot_restore_mid_stream_gives_the_same_findings(cut: float) -> None:
+    steps = steps_for(_burst_events())
+    whole = flat(drive(build(AgencySpike, **SMALL_POP), steps))
+    assert whole and signature(whole) == signature(
+        drive_with_restart(AgencySpike, steps, int(len(steps) * cut), **SMALL_POP)
+    )
+
+
+def test_burst_is_rederivable_from_evidence() -> None:
+    p = AgencySpike.params_model(**SMALL_POP)
+    for f in run(_burst_events()):
+        ev = f.evidence
+        exp = ev["baseline"]
+        ratio_bar = dict(p.burst_windows)[ev["window_hours"]]
+        own = ev["own_usual_max_ratio"]
+        bar = ev["young_level_factor"] * max(
+            ratio_bar, p.k_burst * own if own else 0.0, p.pop_margin * ev["population_ratio_quantile"]
+        )
+        assert ev["threshold_ratio"] == pytest.approx(bar, abs=1e-3)
+        expected_threshold = max(
+            p.burst_floor, bar * exp, exp + p.burst_min_excess, exp + p.z_min * math.sqrt(exp)
+        )
+        assert ev["threshold"] == pytest.approx(expected_threshold, rel=1e-3)
+        assert ev["observed_value"] >= ev["threshold"] and ev["ratio"] == pytest.approx(
+            ev["observed_value"] / exp, rel=1e-3
+        )
