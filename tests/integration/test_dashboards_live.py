@@ -177,6 +177,10 @@ def test_every_panel_returns_data_and_every_named_metric_is_exported(
     for rule in rules():
         named |= metric_names(rule["expr"], recorded)
     assert named - exported == set()
+    totals = {fam.name: sum(s.value for s in fam.samples if s.name.endswith("_total")) for fam in families}
+    moved = ("dmvwatch_queries", "dmvwatch_responses", "dmvwatch_immigration_queries",
+             "dmvwatch_photo_requests", "dmvwatch_events_processed")  # fmt: skip
+    assert all(totals[name] > 0 for name in moved), {name: totals[name] for name in moved}
     series = sum(len(fam.samples) for fam in families)
     print(f"live scrape after simulated traffic: {series} series")
     assert series <= SERIES_BUDGET
