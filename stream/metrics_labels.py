@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.utils import floatToGoString
 
+from stream.alerting.stages import DECISION_PAIRS
 from stream.contract import CATEGORIES
 from stream.decode import DLQ_REASONS
 from stream.findings import DETECTORS
@@ -44,12 +45,8 @@ RESULTS: tuple[str, ...] = ("answered", "leak", "blocked", "unanswered")
 LATE_KINDS: tuple[str, ...] = ("query", "response")
 DLQ_LABELS: tuple[str, ...] = (*DLQ_REASONS, "other")
 DETECTOR_LABELS: tuple[str, ...] = (*DETECTORS, "other")
-# (stage, decision) pairs the alert stages emit (stream/alerting/stages.py and mute.py).
-STAGE_DECISIONS: tuple[tuple[str, str], ...] = (
-    ("dedup", "deduplicated"), ("dedup", "repeat_interval"), ("silence", "silenced"),
-    ("inhibit", "inhibited"), ("group", "delivered"), ("group", "grouped_wait"),
-    ("group", "repeat_interval"),
-)  # fmt: skip
+# (stage, decision) pairs the alert stages report (owned by stream/alerting/stages.py).
+STAGE_DECISIONS: tuple[tuple[str, str], ...] = DECISION_PAIRS
 
 _DEST = {d: d for d in DESTINATIONS}
 _STATE = {s: s for s in STATES}
