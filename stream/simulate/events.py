@@ -20,6 +20,8 @@ from stream.simulate.agencies import SimAgency
 from stream.simulate.calibration import MIX_LABELS
 from stream.simulate.people import person, subject_key
 
+_MILLIS = [f".{i:03d}Z" for i in range(1000)]
+
 
 class Stats:
     """Counters for the final summary; labels are bounded (keys, categories, components)."""
@@ -59,17 +61,21 @@ class EventFactory:
         self._n = 0
         self._seq = 0
         self._minute_cache: dict[int, str] = {}
+        self._second_cache: dict[int, str] = {}
         self.silences: list[tuple[int, int]] = []  # feed_silence windows (ms): nothing is tapped
 
     def ts(self, ms: int) -> str:
-        minute = ms // 60_000
-        prefix = self._minute_cache.get(minute)
+        """RFC 3339 UTC with millis: a cached per-second prefix plus a precomputed '.mmmZ' suffix."""
+        sec = ms // 1000
+        prefix = self._second_cache.get(sec)
         if prefix is None:
-            if len(self._minute_cache) > 4096:
-                self._minute_cache.clear()
-            prefix = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
-            self._minute_cache[minute] = prefix
-        return f"{prefix}{ms // 1000 % 60:02d}.{ms % 1000:03d}Z"
+            if len(self._second_cache) > 200_000:
+                self._second_cache.clear()
+            minute = self._minute_cache.get(sec // 60)
+            if minute is None:
+                minute = self._minute_cache[sec // 60] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(sec))
+            prefix = self._second_cache[sec] = f"{minute}{sec % 60:02d}"
+        return prefix + _MILLIS[ms - sec * 1000]
 
     def next_id(self) -> str:
         self._n += 1

@@ -154,10 +154,17 @@ class Scenarios:
         return [(c.t0, c.t1) for c in self._ctxs if c.spec.kind == "feed_silence"]
 
     def labels(self) -> list[dict[str, Any]]:
+        """One row per scenario that actually happened inside the simulated span (start/end: its events)."""
         out = []
         for c in self._ctxs:
-            times = [ms for ms, _ in c.actions] or [c.t0, c.t1]
-            start, end = (c.t0, c.t1) if c.spec.kind == "feed_silence" else (min(times), max(times))
+            if c.spec.kind == "feed_silence":
+                if c.t0 >= self.sim.end_ms:
+                    continue
+                start, end = c.t0, min(c.t1, self.sim.end_ms)
+            elif not c.actions:
+                continue  # outside the run, or too small a scale for even one event
+            else:
+                start, end = c.actions[0][0], c.actions[-1][0]
             extra = {k: v for k, v in c.label_extra.items() if k != "ori"}
             ori = c.label_extra.get("ori") or (c.agency.ori if c.agency else None)
             out.append(

@@ -14,9 +14,9 @@ from tests.unit.simulate_support import DEMO_YAML, read_lines, run_to_file
 ARGS = [
     "simulate",
     "--duration",
-    "3h",
+    "10h",
     "--scale",
-    "0.01",
+    "0.004",
     "--agencies",
     "3000",
     "--seed",
@@ -41,8 +41,8 @@ def _cli_run(tmp: Path, tag: str, *extra: str) -> tuple[bytes, bytes, bytes]:
 
 
 def test_cli_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
-    first = _cli_run(tmp_path, "a", "--scenarios", str(DEMO_YAML), "--start", "2026-10-01T06:00:00Z")
-    second = _cli_run(tmp_path, "b", "--scenarios", str(DEMO_YAML), "--start", "2026-10-01T06:00:00Z")
+    first = _cli_run(tmp_path, "a", "--scenarios", str(DEMO_YAML), "--start", "2026-10-01T00:00:00Z")
+    second = _cli_run(tmp_path, "b", "--scenarios", str(DEMO_YAML), "--start", "2026-10-01T00:00:00Z")
     assert first == second
     assert len(first[0]) > 1000 and first[1] and first[2]
 

@@ -14,7 +14,8 @@ import pytest
 
 from stream.simulate import switch
 from stream.simulate.engine import SimConfig, Simulation
-from tests.unit.simulate_support import eval_specs, read_lines, run_to_file
+from stream.simulate.spec import load_specs
+from tests.unit.simulate_support import REPO, eval_specs, read_lines, run_to_file
 
 
 def _t(ts: str) -> float:
@@ -24,7 +25,7 @@ def _t(ts: str) -> float:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Simulation, list[dict[str, Any]]]:
     path: Path = tmp_path_factory.mktemp("labels") / "eval.jsonl"
-    sim = run_to_file(SimConfig(seed=21, duration_s=3 * 86_400, scale=0.003, scenarios=eval_specs()), path)
+    sim = run_to_file(SimConfig(seed=21, duration_s=86_400, scale=0.01, scenarios=eval_specs()), path)
     return sim, [orjson.loads(x) for x in read_lines(path)]
 
 
@@ -122,3 +123,14 @@ def test_every_response_answers_an_emitted_query(run: tuple[Simulation, list[dic
     orphans = [r for r in replies if r not in ids]
     # only queries swallowed by the tap outage may leave orphan responses
     assert len(orphans) <= 0.01 * len(replies)
+
+
+def test_three_day_eval_file_runs_every_scenario() -> None:
+    specs = load_specs(REPO / "deploy" / "scenarios" / "eval-3d.yaml")
+    sim = Simulation(SimConfig(seed=4, duration_s=3 * 86_400, scale=0.001, scenarios=specs))
+    assert {lab["scenario"] for lab in sim.labels()} >= {s.name for s in specs if s.kind != "agency_spike"}
+
+
+def test_scenarios_outside_the_run_are_not_labelled() -> None:
+    sim = Simulation(SimConfig(seed=4, duration_s=3 * 3600, scale=0.001, scenarios=eval_specs()))
+    assert {lab["scenario"] for lab in sim.labels()} == set()  # eval.yaml starts after a 6-hour warm-up

@@ -27,9 +27,9 @@ def test_format_checking_is_really_on() -> None:
 
 
 def test_every_event_of_every_scenario_validates(tmp_path: Path) -> None:
-    # eval.yaml needs three days; a tiny scale keeps the background small while scenarios run in full
+    # eval.yaml fits in one day; a tiny scale keeps the background small while scenarios run in full
     cfg = SimConfig(
-        seed=11, duration_s=3 * 86_400, scale=0.002, clear_text_share=0.2, enrich=True, scenarios=eval_specs()
+        seed=11, duration_s=86_400, scale=0.004, clear_text_share=0.2, enrich=True, scenarios=eval_specs()
     )
     sim = run_to_file(cfg, tmp_path / "eval.jsonl")
     lines = read_lines(tmp_path / "eval.jsonl")
