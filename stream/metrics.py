@@ -16,11 +16,11 @@ custom collector at scrape time, which costs a fraction of a locked `.labels(...
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from stream import __version__
 from stream import metrics_labels as L
@@ -320,12 +320,41 @@ class Metrics:
     def set_watermark(self, seconds: float) -> None:
         self._watermark.set(seconds)
 
+    def watch_open_alerts(self, open_count: Callable[[str, str], int]) -> None:
+        """Export `dmvwatch_open_alerts{severity}`, read at scrape time from the alert store.
+
+        `open_count(field, value)` is `AlertStore.open_count`. While the store is unreachable the
+        series are absent (a gap, not a false zero); `dmvwatch_redis_up` says why.
+        """
+        self.registry.register(_OpenAlerts(open_count))
+
     def serve(self, host: str, port: int) -> None:
         """Start the HTTP exporter (a daemon thread) for this registry only."""
         prometheus_client.start_http_server(port, addr=host, registry=self.registry)
 
     def series_count(self) -> int:
         return sum(len(m.samples) for m in self.registry.collect())
+
+
+class _OpenAlerts:
+    def __init__(self, open_count: Callable[[str, str], int]) -> None:
+        self._count = open_count
+
+    def describe(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily("dmvwatch_open_alerts", _OPEN_DOC, labels=["severity"])
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            counts = [(sev, self._count("severity", sev)) for sev in L.SEVERITIES]
+        except Exception:  # store down: a scrape must not fail because of it
+            return
+        fam = GaugeMetricFamily("dmvwatch_open_alerts", _OPEN_DOC, labels=["severity"])
+        for sev, n in counts:
+            fam.add_metric([sev], n)
+        yield fam
+
+
+_OPEN_DOC = "Open (not yet resolved) alerts in the alert store, by severity."
 
 
 def _histogram(r: CollectorRegistry, name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:

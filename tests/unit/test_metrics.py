@@ -244,3 +244,28 @@ def test_revoked_partition_is_dropped(m: Metrics) -> None:
     assert value(m, "dmvwatch_consumer_lag_messages", topic="t", partition="2") == 10
     m.set_partition("t", 1, 3, 6.0)  # assigned again later
     assert value(m, "dmvwatch_partition_last_progress_timestamp_seconds", topic="t", partition="1") == 6.0
+
+
+def test_open_alerts_read_at_scrape_time(m: Metrics) -> None:
+    store = {"critical": 2, "high": 0}
+    calls: list[tuple[str, str]] = []
+
+    def open_count(field: str, value: str) -> int:
+        calls.append((field, value))
+        return store.get(value, 0)
+
+    m.watch_open_alerts(open_count)
+    assert value(m, "dmvwatch_open_alerts", severity="critical") == 2
+    store["critical"] = 1  # resolved in Redis: the next scrape sees it
+    assert value(m, "dmvwatch_open_alerts", severity="critical") == 1
+    assert value(m, "dmvwatch_open_alerts", severity="info") == 0
+    assert {f for f, _ in calls} == {"severity"}
+
+
+def test_open_alerts_absent_while_store_is_down(m: Metrics) -> None:
+    def down(field: str, value: str) -> int:
+        raise ConnectionError("redis down")
+
+    m.watch_open_alerts(down)
+    assert m.registry.get_sample_value("dmvwatch_open_alerts", {"severity": "critical"}) is None
+    assert value(m, "dmvwatch_queries_total", source="nlets", message_key="RQ") == 0  # scrape still works
