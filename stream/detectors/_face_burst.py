@@ -4,7 +4,8 @@ Face searches (`source == "face"`, FRS, or `face_image` mode) are counted per OR
 own rate is an exponentially weighted count over every hour since the detector started (quiet hours
 count as zeros), updated lazily; searches cluster in working hours, so the reference is that rate times
 `face_peak_factor`, floored. Until `warmup_hours` have passed, a higher floor stands in for history.
-Trailing windows of 1 and `face_window_hours` hours are tested so a burst across an hour edge counts.
+Trailing windows of 1 and `face_window_hours` hours are tested so a burst across an hour edge counts;
+an hour joins the reference only once it has left the longest window.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class FaceBurst:
             self.started = boundary - _HOUR
         if self.quiet_until.get(ori, -math.inf) > boundary:
             return None
-        ref, warm = self._reference(ori, boundary - _HOUR)
+        ref, warm = self._reference(ori, boundary - self.p.face_window_hours * _HOUR)
         for width in sorted({1, self.p.face_window_hours}):
             lo = boundary - width * _HOUR
             rows = {float(h): v for h, v in self.hours.get(ori, {}).items() if lo <= float(h) < boundary}
@@ -86,17 +87,17 @@ class FaceBurst:
         return None
 
     def close_hour(self, boundary: float) -> None:
-        """Fold the hour that just ended into each active ORI's rate; drop hours no window needs."""
+        """Fold the hour leaving the longest window into each ORI's rate (so a burst being tested is
+        never part of its own reference), and drop it."""
         if self.started is None:
             self.started = boundary - _HOUR
         d = self._decay()
-        key = str(int(boundary - _HOUR))
         keep = boundary - self.p.face_window_hours * _HOUR
         for ori in list(self.hours):
-            n = self.hours[ori].get(key, [0, 0])[0]
+            n = sum(v[0] for h, v in self.hours[ori].items() if float(h) < keep)
             if n:
-                count, at = self.rate.get(ori, (0.0, boundary))
-                self.rate[ori] = [count * d ** ((boundary - at) / _HOUR) + n, boundary]
+                count, at = self.rate.get(ori, (0.0, keep))
+                self.rate[ori] = [count * d ** ((keep - at) / _HOUR) + n, keep]
             self.hours[ori] = {h: v for h, v in self.hours[ori].items() if float(h) >= keep}
             if not self.hours[ori]:
                 del self.hours[ori]

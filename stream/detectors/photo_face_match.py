@@ -33,19 +33,20 @@ _REASONS = {"face_search_banned": "face", "photo_request_banned": "photo"}
 class PhotoFaceMatchParams(Params):
     exempt_predicates: tuple[str, ...] = Field(("judicial_warrant", "court_order"))
     share_window_hours: int = Field(24, ge=1, le=24 * 7, description="Photo-share window.")
-    min_photo_requests: int = Field(20, ge=1, description="Photo requests in the window, at least.")
-    min_eligible: int = Field(30, ge=1, description="Photo-capable queries in the window, at least.")
+    long_days: int = Field(3, ge=1, le=14, description="Long photo-share window, whole UTC days.")
+    min_photo_requests: int = Field(8, ge=1, description="Photo requests in the window, at least.")
+    min_eligible: int = Field(10, ge=1, description="Photo-capable queries in the window, at least.")
     min_odds_ratio: float = Field(3.0, gt=1, description="Share odds over peers and own history.")
-    warmup_odds_ratio: float = Field(6.0, gt=1, description="Share odds over peers without history.")
+    warmup_odds_ratio: float = Field(5.0, gt=1, description="Share odds over peers without history.")
     peer_z: float = Field(3.5, gt=0, description="Robust z (logit scale) over the peer group.")
-    min_history: float = Field(100.0, ge=1, description="Weighted own queries before history counts.")
+    min_history: float = Field(30.0, ge=1, description="Weighted own queries before history counts.")
     history_decay: float = Field(0.85, gt=0, lt=1, description="Daily decay of own history.")
     cooldown_hours: float = Field(48.0, ge=1, description="Quiet time after a photo-share finding.")
-    min_face_searches: int = Field(15, ge=1, description="Face searches in the window, at least.")
+    min_face_searches: int = Field(10, ge=1, description="Face searches in the window, at least.")
     face_ratio: float = Field(4.0, gt=1, description="Searches over the expected count, at least.")
     face_window_hours: int = Field(4, ge=1, le=24, description="Longer burst window (plus 1 hour).")
     face_peak_factor: float = Field(3.0, ge=1, description="Working-hour peak over the mean rate.")
-    face_floor_rate: float = Field(0.5, gt=0, description="Reference searches/hour, at least.")
+    face_floor_rate: float = Field(0.25, gt=0, description="Reference searches/hour, at least.")
     face_warmup_rate: float = Field(3.0, gt=0, description="Reference searches/hour during warm-up.")
     warmup_hours: float = Field(24.0, ge=0, description="Hours before own face history counts.")
     face_history_decay_per_day: float = Field(0.8, gt=0, lt=1)
@@ -139,6 +140,10 @@ class PhotoFaceMatch(Detector):
             self.face.close_hour(boundary)
             if boundary % 86400 == 0:
                 self.share.close_day(boundary)
+                for ori in sorted(self.share.days):  # slower, sustained harvesting over whole days
+                    evidence = self.share.test(ori, boundary, long=True)
+                    if evidence is not None:
+                        out.append(self._rate_finding(ori, boundary, evidence))
         return out
 
     def _close_restricted(self, boundary: float) -> list[Finding]:
