@@ -8,6 +8,7 @@ in `kinds_policy.py`. Default intensities (used when the YAML leaves `intensity`
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from stream.simulate import geo, switch
@@ -179,7 +180,7 @@ def agency_spike(ctx: Ctx) -> None:
         ramp = (t - ctx.t0) / max(1, ctx.t1 - ctx.t0) if ctx.spec.variant == "ramp" else 1.0
         for _ in range(poisson(rnd, (mult - 1.0) * ramp * bg.agency_rate(a, t))):
             ms = t + int(rnd.random() * 60_000)
-            ctx.at(ms, _bind(lambda m, ag=a: bg.one(m, ag, rnd), ms))
+            ctx.at(ms, partial(bg.one, ms, a, rnd))
 
 
 def photo_harvest(ctx: Ctx) -> None:
@@ -231,11 +232,7 @@ def new_requester(ctx: Ctx) -> None:
     a = new_federal_agency(ctx.sim.cfg.seed, comp, state, sum(map(ord, ctx.spec.name)))
     ctx.agency, bg, rnd = a, ctx.sim.background, ctx.rnd
     for ms in ctx.times(_count(ctx, 20)):
-        ctx.at(ms, _bind(lambda m: bg.one(m, a, rnd), ms))
-
-
-def _bind(fn: Callable[[int], None], ms: int) -> Callable[[], None]:
-    return lambda: fn(ms)
+        ctx.at(ms, partial(bg.one, ms, a, rnd))
 
 
 GENERATORS: dict[str, Callable[[Ctx], None]] = {

@@ -8,6 +8,7 @@ from a false positive.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from stream.simulate import switch
 from stream.simulate.kinds import ask, dest_for, ops
@@ -129,7 +130,7 @@ def sensitive_targeting(ctx: Ctx) -> None:
         bg = ctx.sim.background
         for ms in ctx.times(n):
             ssn5 = "99999" if rnd.random() < share else f"{rnd.randrange(100_000):05d}"
-            ctx.at(ms, _bind(lambda m, s=ssn5: bg.s2s(m, a, rnd, ssn5=s), ms))
+            ctx.at(ms, partial(bg.s2s, ms, a, rnd, ssn5=ssn5))
         return
     ctx.dest = dest_for(ctx, a, "NV")
     flagged = ["no_ssn", "undocumented_eligible_license"]
@@ -160,18 +161,11 @@ def s2s_misuse(ctx: Ctx) -> None:
     else:
         times, app = ctx.times(max(1, round(ctx.intensity(20) * (ctx.t1 - ctx.t0) / _HOUR))), False
     for ms in times:
-        ctx.at(ms, _bind(lambda m: bg.s2s(m, a, rnd, app=app, dest=ctx.dest), ms))
+        ctx.at(ms, partial(bg.s2s, ms, a, rnd, app=app, dest=ctx.dest))
 
 
 def feed_silence(ctx: Ctx) -> None:
     """The tap goes quiet: the engine drops every event emitted inside the window."""
-
-
-def _bind(fn: Callable[[int], object], ms: int) -> Callable[[], None]:
-    def run() -> None:
-        fn(ms)
-
-    return run
 
 
 GENERATORS: dict[str, Callable[[Ctx], None]] = {

@@ -33,12 +33,12 @@ class Ctx:
     agency: SimAgency | None
     t0: int
     t1: int
-    actions: list[tuple[int, Callable[[], None]]] = field(default_factory=list)
+    actions: list[tuple[int, Callable[[], object]]] = field(default_factory=list)
     dest: str | None = None
     label_extra: dict[str, Any] = field(default_factory=dict)
     picker: Callable[..., SimAgency] | None = None
 
-    def at(self, ms: int, fn: Callable[[], None]) -> None:
+    def at(self, ms: int, fn: Callable[[], object]) -> None:
         self.actions.append((ms, fn))
 
     def intensity(self, default: float) -> float:
@@ -63,7 +63,7 @@ class Scenarios:
         self.sim, self.seed = sim, seed
         self._used: set[str] = set()
         self._ctxs: list[Ctx] = []
-        actions: list[tuple[int, int, Callable[[], None]]] = []
+        actions: list[tuple[int, int, Callable[[], object]]] = []
         # the tap sees nothing during an outage, scenario events included: they are neither sent nor labelled
         quiet = [self._context(s) for s in specs if s.kind == "feed_silence"]
         self._used.clear()

@@ -29,7 +29,9 @@ class FileSink:
         self._fh: IO[bytes] = self._raw
         if path.name.endswith(".gz"):
             # mtime=0 and no file name in the header: the same run gives byte-identical .gz files
-            self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=3)
+            self._fh = gzip.GzipFile(  # type: ignore[assignment]
+                filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=3
+            )
 
     def write(self, lines: list[bytes]) -> None:
         if lines:
