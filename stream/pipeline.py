@@ -65,7 +65,7 @@ def is_leak(policy: Any, r: Response, q: Query | None) -> bool:
     if q is None or not r.answered:
         return False
     rules = policy.state(r.responding_state)
-    return bool(rules is not None and rules.switch_blocks and rules.violations(q))
+    return bool(rules is not None and rules.blocking_violations(q))
 
 
 class Pipeline:

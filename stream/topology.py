@@ -13,6 +13,7 @@ workers in one group compute what one worker computes.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 

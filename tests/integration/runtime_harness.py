@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import redis
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from stream.app import build_core
@@ -24,12 +24,20 @@ from stream.settings import load_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def produce(bootstrap: str, topic: str, lines: list[bytes], partitions: int = 1) -> None:
+def produce(
+    bootstrap: str, topic: str, lines: list[bytes], partitions: int = 1, rate: float | None = None
+) -> None:
+    """Round-robin over partitions (a tap keyed by nothing); `rate` paces it like a live feed."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 10, "enable.idempotence": True})
+    started = time.monotonic()
     for i, line in enumerate(lines):
         producer.produce(topic, value=line, partition=i % partitions)
-        if i % 5000 == 0:
+        if i % 100 == 0:
             producer.poll(0)
+            if rate:
+                ahead = i / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
     assert producer.flush(30) == 0
 
 
@@ -75,13 +83,7 @@ def wait_drained(
         while time.monotonic() < deadline:
             for p in procs:
                 assert p.poll() is None, f"worker exited with {p.returncode}"
-            behind = 0
-            for topic, parts in topics_of(admin, base).items():
-                for part in range(parts):
-                    _, high = probe.get_watermark_offsets(TopicPartition(topic, part), timeout=5)
-                    saved = client.hget(f"dmvq:ckpt:{group}:{topic}:{part}", "offset")
-                    behind += high - (int(saved) if saved is not None else 0)
-            if behind == 0:
+            if _all_caught_up(admin, probe, client, group, base):
                 time.sleep(1.0)  # a last internal hop may still be in flight: confirm once more
                 if _all_caught_up(admin, probe, client, group, base):
                     return
@@ -94,7 +96,10 @@ def wait_drained(
 def _all_caught_up(admin: AdminClient, probe: Consumer, client: redis.Redis, group: str, base: str) -> bool:
     for topic, parts in topics_of(admin, base).items():
         for part in range(parts):
-            _, high = probe.get_watermark_offsets(TopicPartition(topic, part), timeout=5)
+            try:
+                _, high = probe.get_watermark_offsets(TopicPartition(topic, part), timeout=5)
+            except KafkaException:  # a just-created internal topic without a leader yet
+                return False
             saved = client.hget(f"dmvq:ckpt:{group}:{topic}:{part}", "offset")
             if high != (int(saved) if saved is not None else 0):
                 return False
@@ -114,8 +119,26 @@ def alert_ids(client: redis.Redis) -> list[str]:
     return [fields[b"alert_id"].decode() for _, fields in client.xrange("dmvq:alerts")]
 
 
-def oracle(lines: list[bytes]) -> set[str]:
-    core = build_core(load_settings(), live=False)
+def describe_diff(got: set[str], expected: set[str], client: redis.Redis) -> str:
+    """Missing and unexpected alerts by detector, for a readable assertion message."""
+    from collections import Counter
+
+    extra = Counter((client.hget(f"dmvq:alert:{i}", "detector") or b"?").decode() for i in got - expected)
+    return f"missing {len(expected - got)}, unexpected by detector {dict(extra)}"
+
+
+def oracle(lines: list[bytes], env: dict[str, str] | None = None) -> set[str]:
+    """Alert ids of `replay` over `lines`, with the DMVWATCH_ settings of `env` (as the workers)."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("DMVWATCH_")}
+    for k in saved:
+        os.environ.pop(k)
+    os.environ.update({k: v for k, v in (env or {}).items() if k.startswith("DMVWATCH_RUNTIME__")})
+    try:
+        core = build_core(load_settings(), live=False)
+    finally:
+        for k in [k for k in os.environ if k.startswith("DMVWATCH_")]:
+            os.environ.pop(k)
+        os.environ.update(saved)
     replayer = Replayer(core)
     for line in lines:
         replayer.feed(line)

@@ -77,7 +77,13 @@ def test_replay_and_run_give_identical_alert_sets(
 
 @pytest.mark.parametrize(
     "failpoint",
-    ["after_alert_write:3", "during_checkpoint:4", "after_checkpoint_write:6", "after_alert_write:9"],
+    [
+        "after_alert_write:2",
+        "during_checkpoint:4",
+        "after_checkpoint_write:6",
+        "after_alert_write:5",
+        "during_checkpoint:2",
+    ],
 )
 def test_sigkill_and_restart_ends_with_the_uninterrupted_alert_set(
     failpoint: str, kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis,
@@ -110,21 +116,32 @@ def test_one_worker_and_three_workers_give_identical_alert_sets(
     kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis, new_topic: Callable[..., str],
     unique_group: str, tmp_path: Path,
 ) -> None:
-    lines, _ = build(seed=31)
-    expected = h.oracle(lines)
+    """Input on 3 partitions keyed by nothing, fed like a live tap (paced), repartitioned by agency.
+
+    Several input partitions only agree on event time as far as they progress together, so the feed
+    is paced and the allowed lateness covers the skew between partitions; given that, the alert set
+    is the same for 1 and 3 workers, and equals replay's.
+    """
+    lines, _ = build(seed=31, hours=3, per_hour=1500)
     results = []
     for n_workers in (1, 3):
         topic = new_topic(3)
-        h.produce(kafka_bootstrap, topic, lines, partitions=3)
         group = f"{unique_group}-{n_workers}"
         redis_client.flushdb()
-        env = h.worker_env(kafka_bootstrap, redis_url, topic, group, DMVWATCH_KAFKA__REPARTITION="on")
+        env = h.worker_env(
+            kafka_bootstrap, redis_url, topic, group, DMVWATCH_KAFKA__REPARTITION="on",
+            DMVWATCH_RUNTIME__ALLOWED_LATENESS_S="1800",
+        )
         procs = [h.start_worker(env, tmp_path / f"w{n_workers}.log") for _ in range(n_workers)]
         try:
+            time.sleep(6)  # let the group form before the feed starts
+            h.produce(kafka_bootstrap, topic, lines, partitions=3, rate=1500)
             h.wait_drained(kafka_bootstrap, redis_client, group, topic, procs, timeout_s=180)
         finally:
             h.stop(procs)
+        expected = h.oracle(lines, env)
         ids = h.alert_ids(redis_client)
         assert len(ids) == len(set(ids))
+        assert set(ids) == expected, f"{n_workers} workers: {h.describe_diff(set(ids), expected, redis_client)}"
         results.append(set(ids))
-    assert results[0] == results[1] == expected
+    assert results[0] == results[1] and len(results[0]) >= 10
