@@ -16,16 +16,15 @@ custom collector at scrape time, which costs a fraction of a locked `.labels(...
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from stream import __version__
 from stream import metrics_labels as L
 from stream.contract import MESSAGE_KEYS, SOURCES
-from stream.metrics_labels import CounterSpec, CounterTable, HistogramTable
+from stream.metrics_collectors import CounterSpec, HistogramTable, OpenAlertsCollector, TableCollector
 from stream.records import Agency, Query, Response
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -81,27 +80,6 @@ COUNTERS: tuple[CounterSpec, ...] = (
 )  # fmt: skip
 
 
-class _Tables:
-    """The hot-path counter tables as one custom collector (read at scrape time)."""
-
-    def __init__(self) -> None:
-        self.by_name = {spec.name: CounterTable(spec) for spec in COUNTERS}
-        self.latency = HistogramTable("dmvwatch_response_latency_seconds", "Query-to-response latency: the "
-                                      "switch's latency_ms when given, else response minus query event "
-                                      "time.", LATENCY_BUCKETS)  # fmt: skip
-
-    def describe(self) -> Iterator[Metric]:
-        yield from (CounterMetricFamily(t.spec.name, t.spec.doc, labels=t.spec.labels) for t in self)
-        yield HistogramMetricFamily(self.latency.name, self.latency.doc)
-
-    def collect(self) -> Iterator[Metric]:
-        yield from (t.family() for t in self)
-        yield self.latency.family()
-
-    def __iter__(self) -> Iterator[CounterTable]:
-        return iter(self.by_name.values())
-
-
 class Metrics:
     """Every metric the monitor exports. The runtime owns one per worker process."""
 
@@ -109,7 +87,10 @@ class Metrics:
         # `_created` samples would double the series count and no dashboard reads them.
         prometheus_client.disable_created_metrics()
         self.registry = r = registry if registry is not None else CollectorRegistry()
-        self._tables = _Tables()
+        latency = HistogramTable("dmvwatch_response_latency_seconds", "Query-to-response latency: the "
+                                 "switch's latency_ms when given, else response minus query event time.",
+                                 LATENCY_BUCKETS)  # fmt: skip
+        self._tables = TableCollector(COUNTERS, latency)
         r.register(self._tables)
         t = self._tables.by_name
         self._queries = t["dmvwatch_queries"].values
@@ -326,7 +307,7 @@ class Metrics:
         `open_count(field, value)` is `AlertStore.open_count`. While the store is unreachable the
         series are absent (a gap, not a false zero); `dmvwatch_redis_up` says why.
         """
-        self.registry.register(_OpenAlerts(open_count))
+        self.registry.register(OpenAlertsCollector(open_count, L.SEVERITIES))
 
     def serve(self, host: str, port: int) -> None:
         """Start the HTTP exporter (a daemon thread) for this registry only."""
@@ -334,27 +315,6 @@ class Metrics:
 
     def series_count(self) -> int:
         return sum(len(m.samples) for m in self.registry.collect())
-
-
-class _OpenAlerts:
-    def __init__(self, open_count: Callable[[str, str], int]) -> None:
-        self._count = open_count
-
-    def describe(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily("dmvwatch_open_alerts", _OPEN_DOC, labels=["severity"])
-
-    def collect(self) -> Iterator[Metric]:
-        try:
-            counts = [(sev, self._count("severity", sev)) for sev in L.SEVERITIES]
-        except Exception:  # store down: a scrape must not fail because of it
-            return
-        fam = GaugeMetricFamily("dmvwatch_open_alerts", _OPEN_DOC, labels=["severity"])
-        for sev, n in counts:
-            fam.add_metric([sev], n)
-        yield fam
-
-
-_OPEN_DOC = "Open (not yet resolved) alerts in the alert store, by severity."
 
 
 def _histogram(r: CollectorRegistry, name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:

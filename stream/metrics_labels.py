@@ -8,12 +8,6 @@ operator, subject or plate ever becomes a label value.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from dataclasses import dataclass
-
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
-from prometheus_client.utils import floatToGoString
-
 from stream.alerting.stages import DECISION_PAIRS
 from stream.contract import CATEGORIES
 from stream.decode import DLQ_REASONS
@@ -45,6 +39,8 @@ RESULTS: tuple[str, ...] = ("answered", "leak", "blocked", "unanswered")
 LATE_KINDS: tuple[str, ...] = ("query", "response")
 DLQ_LABELS: tuple[str, ...] = (*DLQ_REASONS, "other")
 DETECTOR_LABELS: tuple[str, ...] = (*DETECTORS, "other")
+SEVERITIES: tuple[str, ...] = SEVERITY_VALUES
+MAX_STAGE_SERIES = 200  # alert-stage series, including ones admitted on first use
 # (stage, decision) pairs the alert stages report (owned by stream/alerting/stages.py).
 STAGE_DECISIONS: tuple[tuple[str, str], ...] = DECISION_PAIRS
 
@@ -103,69 +99,9 @@ def bounded(value: str, known: tuple[str, ...], fallback: str = "other") -> str:
     return value if value in known else fallback
 
 
-SEVERITIES: tuple[str, ...] = SEVERITY_VALUES
-MAX_STAGE_SERIES = 200  # alert-stage series, including ones admitted on first use
-
-
-@dataclass(frozen=True, slots=True)
-class CounterSpec:
-    """A labelled hot-path counter and every label combination it may take."""
-
-    name: str  # without the `_total` suffix, as CounterMetricFamily wants it
-    doc: str
-    labels: tuple[str, ...]
-    keys: tuple[tuple[str, ...], ...]
-
-
-class CounterTable:
-    """A labelled counter kept as plain numbers in a dict and exported at scrape time.
-
-    All keys exist from the start (value 0) and none is ever added, so a scrape thread can read the
-    dict while the consumer thread increments it (no resize, no lock needed under the GIL).
-    """
-
-    __slots__ = ("spec", "values")
-
-    def __init__(self, spec: CounterSpec) -> None:
-        self.spec = spec
-        self.values: dict[tuple[str, ...], float] = dict.fromkeys(spec.keys, 0)
-
-    def family(self) -> CounterMetricFamily:
-        fam = CounterMetricFamily(self.spec.name, self.spec.doc, labels=self.spec.labels)
-        for key, value in list(self.values.items()):
-            fam.add_metric(key, value)
-        return fam
-
-
 def product(*sets: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
     """Every combination of the given label vocabularies, in order."""
     out: list[tuple[str, ...]] = [()]
     for s in sets:
         out = [(*k, v) for k in out for v in s]
     return tuple(out)
-
-
-class HistogramTable:
-    """An unlabelled histogram kept as plain per-bucket counts, exported cumulatively at scrape time.
-
-    For per-event observations: `bisect` plus two additions instead of a locked child per observe.
-    Buckets follow Prometheus' `le` semantics (an observation equal to a bound falls in that bucket).
-    """
-
-    __slots__ = ("bounds", "counts", "doc", "name", "sum")
-
-    def __init__(self, name: str, doc: str, bounds: tuple[float, ...]) -> None:
-        self.name, self.doc, self.bounds = name, doc, bounds
-        self.counts = [0] * (len(bounds) + 1)  # the last slot is +Inf
-        self.sum = 0.0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect_left(self.bounds, value)] += 1
-        self.sum += value
-
-    def family(self) -> HistogramMetricFamily:
-        cumulative, buckets = 0, []
-        for bound, n in zip((*map(floatToGoString, self.bounds), "+Inf"), list(self.counts), strict=True):
-            cumulative += n
-            buckets.append((bound, cumulative))
-        return HistogramMetricFamily(self.name, self.doc, buckets=buckets, sum_value=self.sum)
