@@ -28,7 +28,7 @@ from stream.records import Query, Response
 class FeedSilenceParams(Params):
     floor_s: float = Field(300.0, gt=0, description="Never report a gap shorter than this.")
     k_gap: float = Field(4.0, gt=1, description="Times the typical longest gap of the hour.")
-    k_rate: float = Field(30.0, gt=1, description="Times the mean inter-arrival gap of the hour.")
+    k_rate: float = Field(8.0, gt=1, description="Times the mean inter-arrival gap of the hour.")
     warmup_mult: float = Field(4.0, ge=1, description="Floor multiplier while nothing is learned.")
     weeks: int = Field(4, ge=1, le=12, description="Weeks of history per hour of week.")
     min_samples: int = Field(2, ge=1, description="Samples needed to trust an hour's statistics.")
@@ -77,7 +77,7 @@ class FeedSilence(Detector):
             self._consume(heapq.heappop(self.heap), out)
         if self.last is not None and self.fired != self.last:
             allowed = self.allowed(self.last)
-            if watermark - self.last > allowed:
+            if watermark - self.last > allowed["allowed_s"]:
                 out.append(self._finding(self.last, watermark, allowed, open_gap=True))
         return out
 
@@ -85,7 +85,7 @@ class FeedSilence(Detector):
         if self.last is not None:
             gap = ts - self.last
             allowed = self.allowed(self.last)
-            if gap > allowed and self.fired != self.last:
+            if gap > allowed["allowed_s"] and self.fired != self.last:
                 out.append(self._finding(self.last, ts, allowed, open_gap=False))
             self._measure(self.last, gap)
         self.last = ts
@@ -122,27 +122,31 @@ class FeedSilence(Detector):
             rows = [r for d in range(7) for r in self.stats.get(str(d * 24 + how % 24), [])]
         return rows
 
-    def expected(self, ts: float) -> tuple[float, str]:
+    def expected(self, ts: float) -> dict[str, Any]:
+        """Allowed silence for the hour of `ts`, with the numbers it comes from (for the evidence)."""
         rows = self._samples(ts)
         if len(rows) < self.p.min_samples:
-            return self.p.floor_s * self.p.warmup_mult, "warmup"
+            return {"allowed_s": self.p.floor_s * self.p.warmup_mult, "basis": "warmup", "hour_ts": ts}
         typical_gap = median([r[2] for r in rows])
         mean_gap = HOUR / max(1.0, median([r[1] for r in rows]))
-        return max(self.p.floor_s, self.p.k_gap * typical_gap, self.p.k_rate * mean_gap), "learned"
+        allowed = max(self.p.floor_s, self.p.k_gap * typical_gap, self.p.k_rate * mean_gap)
+        return {"allowed_s": allowed, "basis": "learned", "typical_longest_gap_s": typical_gap,
+                "mean_gap_s": mean_gap, "samples": len(rows), "hour_ts": ts}  # fmt: skip
 
-    def allowed(self, last: float) -> float:
+    def allowed(self, last: float) -> dict[str, Any]:
         """Allowed silence after `last`: the largest expectation over the hours it would cover."""
-        allowed, _ = self.expected(last)
+        best = self.expected(last)
         t = float(int(last // HOUR) * HOUR) + HOUR
-        while t < last + allowed and t < last + WEEK:
-            allowed = max(allowed, self.expected(t)[0])
+        while t < last + best["allowed_s"] and t < last + WEEK:
+            cand = self.expected(t)
+            if cand["allowed_s"] > best["allowed_s"]:
+                best = cand
             t += HOUR
-        return allowed
+        return best
 
-    def _finding(self, last: float, end: float, allowed: float, open_gap: bool) -> Finding:
+    def _finding(self, last: float, end: float, expectation: dict[str, Any], open_gap: bool) -> Finding:
         self.fired = last
-        silent = end - last
-        _, basis = self.expected(last)
+        silent, allowed = end - last, expectation["allowed_s"]
         return Finding(
             detector=self.kind,
             severity="high",
@@ -155,11 +159,14 @@ class FeedSilence(Detector):
             evidence={
                 "observed_value": round(silent, 3),
                 "threshold": round(allowed, 3),
-                "baseline": round(allowed, 3),
-                "basis": basis,
+                "baseline": expectation.get("typical_longest_gap_s"),
                 "last_event_ts": last,
                 "still_silent": open_gap,
                 "floor_s": self.p.floor_s,
+                "k_gap": self.p.k_gap,
+                "k_rate": self.p.k_rate,
+                "warmup_mult": self.p.warmup_mult,
+                **{k: v for k, v in expectation.items() if k != "allowed_s"},
             },
         )
 

@@ -6,8 +6,9 @@ becomes a candidate; it is reported once its logical queries within `window_s` o
 the larger of `min_queries` (`min_queries_federal`, default 1, for federal and immigration-enforcement
 agencies, which are also rated high) and a rarity bound: an agency unseen for the T seconds observed
 so far has a rate below about 3/T (95% bound), so the count must be one such a rare agency reaches in
-`window_s` with probability under `false_rate`. The bound falls as the monitor learns longer, towards
-the plain minimum. ORIs neither in the registry nor described by the event skip the rarity bound.
+`window_s` with probability under `false_rate` (`false_rate_federal` for federal agencies). The
+bound falls as the monitor learns longer, towards the plain minimum. ORIs neither in the registry
+nor described by the event skip the rarity bound.
 A candidate that stays below the bar for `window_s` is learned as a rare, benign requester.
 Counting happens in aligned hours closed by the watermark, so whether and when a candidate fires depends
 only on the set of its events; the finding's window starts at the aligned hour of its first query.
@@ -35,6 +36,7 @@ class NewRequesterParams(Params):
     min_queries_federal: int = Field(1, ge=1, description="Same, for federal/immigration agencies.")
     window_s: float = Field(86400.0, gt=0, description="The queries must come within this of the first.")
     false_rate: float = Field(1e-6, gt=0, lt=1, description="Tolerated chance that a rare agency fires.")
+    false_rate_federal: float = Field(1e-3, gt=0, lt=1, description="Same, federal (weighted up).")
     max_known: int = Field(1_000_000, ge=1000, description="Cap on the known-ORI set.")
 
 
@@ -107,7 +109,8 @@ class NewRequester(Detector):
         if not c.get("reg", True):
             return need
         lam, n, tail, term = self.rarity_rate(c), 0, 1.0, math.exp(-self.rarity_rate(c))
-        while tail >= self.p.false_rate and n < 1000:  # P(X >= n), walking n up
+        rate = self.p.false_rate_federal if (c["fed"] or c["imm"]) else self.p.false_rate
+        while tail >= rate and n < 1000:  # P(X >= n), walking n up
             tail -= term
             n += 1
             term *= lam / n
@@ -120,7 +123,7 @@ class NewRequester(Detector):
             "threshold": need,
             "baseline": round(self.rarity_rate(c), 4),
             "baseline_meaning": "queries a rare agency makes in window_s (95% rate bound)",
-            "false_rate": self.p.false_rate,
+            "false_rate": self.p.false_rate_federal if federal else self.p.false_rate,
             "known_requesters": len(self.known),
             "first_query_ts": c["first"],
             "federal": c["fed"],
