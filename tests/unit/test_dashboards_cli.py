@@ -107,3 +107,21 @@ def test_push_with_no_dashboards_fails(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert dashboards_cli.load_dashboards(tmp_path) == []
+
+
+def test_push_into_an_existing_folder_does_not_recreate_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import grafana_client
+
+    class Existing(FakeApi):
+        def get_folder(self, uid: str) -> dict[str, Any]:
+            self.calls.append(("get_folder", uid))
+            return {"uid": uid}
+
+    fake = Existing()
+    monkeypatch.setattr(grafana_client.GrafanaApi, "from_url", staticmethod(lambda *a, **k: fake))
+    args = ["dashboards", "push", "--grafana-url", "http://g", "--user", "admin", "--password", "pw",
+            "--folder", "Oversight", "--dir", str(ROOT / "dashboards")]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [name for name, _ in fake.calls].count("create_folder") == 0
+    assert {p["folderUid"] for name, p in fake.calls if name == "update_dashboard"} == {"oversight"}
