@@ -42,7 +42,7 @@ class SensitiveTargetingParams(Params):
     min_history: float = Field(50.0, ge=1, description="Own weighted S2S look-ups before history counts.")
     rate_floor: float = Field(0.002, gt=0, lt=1, description="Reference shares never go below this.")
     history_decay: float = Field(0.85, gt=0, lt=1, description="Daily decay of baselines.")
-    alpha: float = Field(1e-7, gt=0, lt=1, description="Max chance probability of the observed count.")
+    alpha: float = Field(1e-6, gt=0, lt=1, description="Max chance probability of the observed count.")
 
 
 @register
