@@ -111,7 +111,9 @@ class EventFactory:
         qid: str | None = None,
         ssn5: str | None = None,
     ) -> str:
-        qid = qid or "q" + self.next_id()
+        if qid is None:
+            self._n += 1
+            qid = f"q{self.tag}{self._n:x}"
         search: dict[str, Any] = {"mode": mode}
         if ssn5 is not None:
             search["ssn_last5"] = ssn5
@@ -125,8 +127,8 @@ class EventFactory:
                     search[field] = p[field]
                 if self.clear_rnd.random() < 0.5:  # half the raw taps also carry the upstream hash
                     search["subject_key"] = subject_key(sid)
-            else:
-                search["subject_key"] = subject_key(sid)
+            else:  # inlined subject_key(): this is the hot path
+                search["subject_key"] = f"s-{(sid * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFF:012x}"
         if pattern is not None:
             search["pattern"] = pattern
         ev: dict[str, Any] = {
@@ -150,15 +152,11 @@ class EventFactory:
             ev.update(extra)
         if not self.push(ms, ev):
             return qid
-        self.stats.queries += 1
-        if parent is not None:
-            self.stats.children += 1
-        else:
-            self._count(agency, key, label, image, dests)
-        return qid
-
-    def _count(self, agency: SimAgency, key: str, label: str, image: bool, dests: list[str]) -> None:
         st = self.stats
+        st.queries += 1
+        if parent is not None:
+            st.children += 1
+            return qid
         st.logical[label] += 1
         if label in MIX_LABELS:
             st.category[agency.category] += 1
@@ -167,6 +165,7 @@ class EventFactory:
                 st.dq_photo += 1
             if dests[0] == "NL":
                 st.msq += 1
+        return qid
 
     def response(
         self,
@@ -184,9 +183,10 @@ class EventFactory:
         faces: int | None = None,
         flags: list[str] | None = None,
     ) -> None:
+        self._n += 1
         ev: dict[str, Any] = {
             "schema": "dmvq.response.v1",
-            "event_id": "r" + self.next_id(),
+            "event_id": f"r{self.tag}{self._n:x}",
             "ts": self.ts(ms),
             "in_reply_to": reply_to,
             "responding_state": state,

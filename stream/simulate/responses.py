@@ -141,23 +141,15 @@ class Responder:
         rkey = RESPONSE_KEY.get(key, "SM")
         if rule is not None or force == "BLOCKED_BY_POLICY":
             rule = rule or switch.SWITCH_RULES.get(dest, switch.SWITCH_RULES["WA"]).rule_id
-            self.f.response(
-                ms + rnd.randrange(150, 900),
-                qid,
-                dest,
-                rkey,
-                "BLOCKED_BY_POLICY",
-                rnd.randrange(150, 900),
-                [],
-                rule=rule,
-            )
+            lat = rnd.randrange(150, 900)  # the switch answers at once
+            self.f.response(ms + lat, qid, dest, rkey, "BLOCKED_BY_POLICY", lat, [], rule=rule)
             return "BLOCKED_BY_POLICY"
         if force is not None:
             outcome = force
         else:
             cum, names = _CUM[_TABLE_OF.get(key, "DQ")]
             outcome = names[bisect(cum, rnd.random())]
-        lat = self.latency(msq)
+        lat = (_LAT_MSQ if msq else _LAT)[int(rnd.random() * _LAT_N)]
         if outcome not in ANSWERED:
             self.f.response(ms + lat, qid, dest, rkey, outcome, lat, [])
             return outcome
