@@ -23,61 +23,10 @@ from stream.aggregates import Delta
 EVENTS = 25_000_000
 AGENCIES = 18_000
 MONTH = "2026-10"
-STATES = tuple(
-    [
-        "AL",
-        "AK",
-        "AZ",
-        "AR",
-        "CA",
-        "CO",
-        "CT",
-        "DE",
-        "DC",
-        "FL",
-        "GA",
-        "HI",
-        "ID",
-        "IL",
-        "IN",
-        "IA",
-        "KS",
-        "KY",
-        "LA",
-        "ME",
-        "MD",
-        "MA",
-        "MI",
-        "MN",
-        "MS",
-        "MO",
-        "MT",
-        "NE",
-        "NV",
-        "NH",
-        "NJ",
-        "NM",
-        "NY",
-        "NC",
-        "ND",
-        "OH",
-        "OK",
-        "OR",
-        "PA",
-        "RI",
-        "SC",
-        "SD",
-        "TN",
-        "TX",
-        "UT",
-        "VT",
-        "VA",
-        "WA",
-        "WV",
-        "WI",
-        "WY",
-    ]
-)
+_STATE_TEXT = """AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO
+MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY"""
+STATES = tuple(_STATE_TEXT.split())
+RESTRICTED = frozenset({"NY", "IL", "MA", "MN", "WA", "OR", "CO", "NJ", "CA"})  # domain brief 4.3
 KEYS = (
     ("RQ", 0.59),
     ("DQ", 0.29),
@@ -89,12 +38,13 @@ KEYS = (
     ("FRS", 0.005),
     ("IAQ", 0.015),
 )
-OUTCOMES = (
-    ("answered", 0.76),
-    ("not_on_file", 0.19),
-    ("other", 0.035),
-    ("blocked", 0.01),
-    ("answered_despite_policy", 0.005),
+OUTCOMES = (("answered", 0.78), ("not_on_file", 0.19), ("other", 0.03))
+# Immigration-enforcement requests to a restricting state: mostly blocked, a few answered anyway.
+RESTRICTED_OUTCOMES = (
+    ("blocked", 0.9),
+    ("answered_despite_policy", 0.01),
+    ("not_on_file", 0.05),
+    ("other", 0.04),
 )
 FEDERAL = (
     ("CBP", 0.4),
@@ -133,17 +83,22 @@ def representative_month(seed: int = 8, events: int = EVENTS, agencies: int = AG
         c[f"a|{ori}|{cat}|{comp}|{imm}"] = volume
         n_dest = max(1, min(len(STATES), round(volume**0.33)))
         dests = rnd.sample(STATES, n_dest)
+        to_state: dict[str, int] = {}
         for mk, n in _split(volume, KEYS):
             c[f"l|{ori}|{comp}|{mk}|{int(rnd.random() < 0.1)}|{int(mk == 'FRS')}"] = int(n * 0.97)
             for d in dests[: max(1, n_dest * n // volume + 1)]:
-                c[f"q|{ori}|{comp}|{d}|{mk}"] = max(1, n // n_dest)
-        for d in dests:
-            per_state = max(1, volume // n_dest)
-            for outcome, n in _split(per_state, OUTCOMES):
+                per = max(1, n // n_dest)
+                c[f"q|{ori}|{comp}|{d}|{mk}"] = per
+                if mk == "FRS":
+                    c[f"f|{ori}|{comp}|{d}"] = per
+                to_state[d] = to_state.get(d, 0) + per
+        for d, per_state in to_state.items():
+            mix = RESTRICTED_OUTCOMES if imm and d in RESTRICTED else OUTCOMES
+            for outcome, n in _split(per_state, mix):
                 c[f"o|{ori}|{comp}|{d}|{outcome}"] = n
             if per_state >= 10:
                 c[f"p|{ori}|{comp}|{d}"] = per_state // 10
-                c[f"pr|{ori}|{comp}|{d}"] = per_state // 14
+                c[f"pr|{ori}|{comp}|{d}"] = per_state // 14 if mix is OUTCOMES else 0
     for det in ("bulk_sweep", "agency_spike", "policy_leak", "policy_violation", "photo_face_match"):
         for sev in ("warning", "high"):
             c[f"al|{det}|{sev}|firing"] = rnd.randrange(5, 60)

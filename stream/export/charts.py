@@ -11,6 +11,7 @@ import io
 from collections.abc import Sequence
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -61,10 +62,33 @@ def stacked_bars(
             ax.set_xticks(pos, labels, rotation=60 if len(labels) > 12 else 0)
             ax.set_ylabel(ylabel)
         ax.set_title(title)
-        if labels:
-            ax.legend(loc="best", frameon=False)
+        _legend(ax, labels)
         fig.tight_layout()
         return _png(fig)
+
+
+def grouped_bars(title: str, labels: Sequence[str], series: dict[str, Sequence[float]], xlabel: str) -> str:
+    """Horizontal bars side by side (for measures that must not be stacked, e.g. requests vs returns)."""
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(8.5, max(3.0, 0.22 * len(labels) * max(1, len(series)) + 1.2)))
+        ax = fig.add_subplot()
+        width = 0.8 / max(1, len(series))
+        for i, (name, values) in enumerate(series.items()):
+            pos = [j + i * width for j in range(len(labels))]
+            ax.barh(pos, values, height=width, label=name, color=PALETTE[i % len(PALETTE)])
+        ax.set_yticks([j + 0.4 - width / 2 for j in range(len(labels))], labels)
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.set_title(title)
+        _legend(ax, labels)
+        fig.tight_layout()
+        return _png(fig)
+
+
+def _legend(ax: Axes, labels: Sequence[str]) -> None:
+    # Outside the plot area, so it never hides a bar.
+    if labels:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
 def trend_lines(title: str, months: Sequence[str], series: dict[str, Sequence[float]]) -> str:
@@ -78,6 +102,6 @@ def trend_lines(title: str, months: Sequence[str], series: dict[str, Sequence[fl
         ax.set_xticks(pos, months)
         ax.set_ylabel("count")
         ax.set_title(title)
-        ax.legend(loc="best", frameon=False)
+        _legend(ax, months)
         fig.tight_layout()
         return _png(fig)

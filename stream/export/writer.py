@@ -20,7 +20,7 @@ from stream.export.manifest import MANIFEST, read_manifest, write_manifest
 from stream.export.report import render_report
 from stream.export.store import check_month
 from stream.export.summary import build_tables, summary_figures
-from stream.export.tables import Cell, Table, suppress
+from stream.export.tables import Table, suppress
 
 FORMATS: tuple[str, ...] = ("csv", "json", "html")
 TREND_MONTHS = 12
@@ -56,20 +56,10 @@ def _json(month: str, tables: Iterable[Table], public_k: int | None) -> str:
     return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
 
 
-def _trend(
-    month: str, months: Delta, current: dict[str, int], public_k: int | None
-) -> list[tuple[str, dict[str, Cell]]]:
+def _trend(month: str, months: Delta, current: dict[str, int]) -> list[tuple[str, dict[str, int]]]:
+    """Headline figures of up to TREND_MONTHS stored months ending with `month` (oldest first)."""
     earlier = sorted(m for m in months if m < month)[-(TREND_MONTHS - 1) :]
-    out: list[tuple[str, dict[str, Cell]]] = []
-    for m in [*earlier, month]:
-        values: dict[str, Cell] = dict(current if m == month else summary_figures(months[m]))
-        if public_k is not None:
-            values = {
-                k: (f"<{public_k}" if isinstance(v, int) and 0 < v < public_k else v)
-                for k, v in values.items()
-            }
-        out.append((m, values))
-    return out
+    return [(m, current if m == month else summary_figures(months[m])) for m in [*earlier, month]]
 
 
 def _clear_previous(out_dir: Path) -> None:
@@ -106,10 +96,9 @@ def export_month(
     out_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous(out_dir)
     step("tables")
-    tables = build_tables(month, months.get(month, {}))
-    current = {str(r[1]): int(r[2]) for r in tables[0].rows}  # the summary table, before suppression
-    if public_k is not None:
-        tables = [suppress(t, public_k) for t in tables]
+    raw = build_tables(month, months.get(month, {}))
+    current = {str(r[1]): int(r[2]) for r in raw[0].rows}  # the summary table
+    tables = raw if public_k is None else [suppress(t, public_k) for t in raw]
     files: dict[str, str] = {}
     if "csv" in wanted:
         step("csv")
@@ -120,9 +109,9 @@ def export_month(
         files[f"dmvq-{month}.json"] = _json(month, tables, public_k)
     if "html" in wanted:
         step("html")
-        by_name = {t.name: t for t in tables}
+        by_name = {t.name: t for t in raw}  # the report masks small counts itself, after totals
         files[f"dmvq-{month}-report.html"] = render_report(
-            month, by_name, _trend(month, months, current, public_k), public_k
+            month, by_name, _trend(month, months, current), public_k
         )
     step("write")
     for name in sorted(files):

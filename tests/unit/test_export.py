@@ -111,6 +111,7 @@ def test_public_mode_shows_small_counts_as_below_k_in_every_output(tmp_path: Pat
     assert doc["public"] is True and doc["suppress_below"] == 5
     html = (out / f"dmvq-{MONTH}-report.html").read_text()
     assert "&lt;5" in html
+    assert not any(f"<td>{n}</td>" in html for n in range(1, 5))  # every small count masked
     for name, body in _bytes(out).items():  # no count cell anywhere holds a raw 1..4
         if name.endswith(".csv"):
             rows = list(csv.DictReader(io.StringIO(body.decode())))
