@@ -30,6 +30,23 @@ class WindowParams(Params):
     window_s: int = Field(3600, ge=60, le=86_400, description="Aligned window length, seconds.")
     sample_size: int = Field(10, ge=1, le=100, description="Sample event ids kept as evidence.")
     max_ids: int = Field(20_000, ge=100, le=1_000_000, description="Distinct ids kept per bucket.")
+    fire_early: bool = Field(
+        False,
+        description="Raise the finding as soon as the window reaches the threshold (evidence as of then) "
+        "instead of when the window closes: for findings that must page at once.",
+    )
+
+
+def due_now(b: Bucket | None, params: WindowParams, threshold: int) -> bool:
+    """Early firing: this event brought the bucket to its threshold (once per bucket)."""
+    if b is None or not params.fire_early or b.count < threshold or "fired" in b.attrs:
+        return False
+    b.attrs["fired"] = "early"
+    return True
+
+
+def due_at_close(b: Bucket, threshold: int) -> bool:
+    return b.count >= threshold and "fired" not in b.attrs
 
 
 @dataclass(slots=True)

@@ -6,7 +6,8 @@ enforces blocks and the query breaks a switch-enforced rule at the query's own t
 example Washington's court-order rule, which CBP still passes) are `policy_violation`'s business, not
 a leak. Without the joined query there is no requester to judge, so no finding.
 
-One finding per (ORI, state, rule_id, aligned window of the response time), raised when it closes.
+One finding per (ORI, state, rule_id, aligned window of the response time), raised at the first
+leaked answer (critical: it pages at once; evidence as of that answer).
 Late responses go to a separate "late" bucket rather than vanish (see `_groups`).
 """
 
@@ -18,7 +19,15 @@ from typing import Any
 from pydantic import Field
 
 from stream.detectors import register
-from stream.detectors._groups import Bucket, Groups, WindowParams, base_evidence, finding
+from stream.detectors._groups import (
+    Bucket,
+    Groups,
+    WindowParams,
+    base_evidence,
+    due_at_close,
+    due_now,
+    finding,
+)
 from stream.detectors.base import Detector, DetectorContext
 from stream.findings import Finding
 from stream.records import Query, Response
@@ -26,6 +35,7 @@ from stream.records import Query, Response
 
 class PolicyLeakParams(WindowParams):
     min_count: int = Field(1, ge=1, le=10_000, description="Leaked answers per group and window.")
+    fire_early: bool = True  # critical: pages at the first leaked answer
 
 
 @register
@@ -47,15 +57,18 @@ class PolicyLeak(Detector):
         reasons: dict[str, list[str]] = {}
         for hit in rules.blocking_violations(q):
             reasons.setdefault(hit.rule_id, []).append(hit.reason)
+        out: list[Finding] = []
         for rule_id, why in reasons.items():
-            self._add(r, q, rule_id, why)
-        return ()
+            b = self._add(r, q, rule_id, why)
+            if due_now(b, self.p, self.p.min_count):
+                out.append(self._finding(b))  # type: ignore[arg-type]
+        return out
 
-    def _add(self, r: Response, q: Query, rule_id: str, reasons: list[str]) -> None:
+    def _add(self, r: Response, q: Query, rule_id: str, reasons: list[str]) -> Bucket | None:
         attrs = {"ori": q.ori, "state": r.responding_state, "rule_id": rule_id}
         b = self.groups.add(f"{q.ori}|{r.responding_state}|{rule_id}", r.ts, r.event_id, attrs)
         if b is None:
-            return
+            return None
         for reason in reasons:
             b.tally("reason", reason)
         b.tally("outcome", r.outcome)
@@ -63,9 +76,10 @@ class PolicyLeak(Detector):
         b.tally("photo_returned", str(r.photo_returned).lower())
         b.tally("records", "returned", r.record_count)
         b.sample("query_ids", q.event_id, self.p.sample_size)
+        return b
 
     def on_watermark(self, watermark: float) -> Iterable[Finding]:
-        return [self._finding(b) for b in self.groups.close(watermark) if b.count >= self.p.min_count]
+        return [self._finding(b) for b in self.groups.close(watermark) if due_at_close(b, self.p.min_count)]
 
     def _finding(self, b: Bucket) -> Finding:
         ori, state, rule_id = b.attrs["ori"], b.attrs["state"], b.attrs["rule_id"]

@@ -46,7 +46,7 @@ STEPS = [*EVENTS, ("wm", T0 + 59 * M), ("wm", T0 + 60 * M)]
 
 
 def test_timeline() -> None:
-    out = drive(build(PolicyLeak), STEPS)
+    out = drive(build(PolicyLeak, fire_early=False), STEPS)
     assert [len(x) for x in out] == [0] * (len(EVENTS) + 1) + [1]
     (f,) = out[-1]
     assert (f.detector, f.severity, f.ori) == ("policy_leak", "critical", "XXSYN0001")
@@ -61,17 +61,17 @@ def test_timeline() -> None:
 
 def test_same_findings_in_any_order_and_across_a_restart() -> None:
     close = [("wm", T0 + 60 * M)]
-    base = signature(flat(drive(build(PolicyLeak), EVENTS + close)))
+    base = signature(flat(drive(build(PolicyLeak, fire_early=False), EVENTS + close)))
     assert len(base) == 1
     for perm in itertools.islice(itertools.permutations(EVENTS), 0, 40320, 331):
-        assert signature(flat(drive(build(PolicyLeak), [*perm, *close]))) == base
+        assert signature(flat(drive(build(PolicyLeak, fire_early=False), [*perm, *close]))) == base
     for cut in range(len(EVENTS) + 1):
-        assert signature(drive_with_restart(PolicyLeak, EVENTS + close, cut)) == base
+        assert signature(drive_with_restart(PolicyLeak, EVENTS + close, cut, fire_early=False)) == base
 
 
 def test_findings_rederive_from_evidence() -> None:
     pairs = [(s[1], s[2]) for s in EVENTS]
-    findings = flat(drive(build(PolicyLeak), [*EVENTS, ("wm", T0 + 7200)]))
+    findings = flat(drive(build(PolicyLeak, fire_early=False), [*EVENTS, ("wm", T0 + 7200)]))
     policy = real_policy()
     assert findings
     for f in findings:
@@ -91,5 +91,5 @@ def test_findings_rederive_from_evidence() -> None:
 def test_photo_to_new_york_leaks_both_rules() -> None:
     q = make_query(event_id="ny", agency=ICE, destinations=("NY",), image_requested=True)
     steps = [("r", make_response(q, event_id="ny-r", photo_returned=True), q), ("wm", T0 + 3600)]
-    rules = sorted(f.policy_rule_id or "" for f in flat(drive(build(PolicyLeak), steps)))
+    rules = sorted(f.policy_rule_id or "" for f in flat(drive(build(PolicyLeak, fire_early=False), steps)))
     assert rules == ["NY-DMV-PHOTO-SYSTEM", "NY-VTL201-12-JUDICIAL"]

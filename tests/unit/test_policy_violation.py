@@ -38,7 +38,7 @@ STEPS = [
 
 
 def test_timeline() -> None:
-    out = drive(build(PolicyViolation), STEPS)
+    out = drive(build(PolicyViolation, fire_early=False), STEPS)
     assert [len(x) for x in out] == [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1]
     nj, ny = sorted(out[8], key=lambda f: f.group_key)
     assert ny.group_key == "XXSYN0001|NY|NY-VTL201-12-JUDICIAL"
@@ -59,24 +59,28 @@ def test_timeline() -> None:
 def test_multi_state_parent_is_skipped_children_are_checked() -> None:
     parent = make_query(event_id="p", agency=ICE, destinations=("NL",))
     child = make_query(event_id="p-ny", agency=ICE, destinations=("NY",), parent_query_id="p")
-    out = flat(drive(build(PolicyViolation), [("q", parent), ("q", child), ("wm", T0 + 3600)]))
+    out = flat(
+        drive(build(PolicyViolation, fire_early=False), [("q", parent), ("q", child), ("wm", T0 + 3600)])
+    )
     assert [f.evidence["sample_event_ids"] for f in out] == [["p-ny"]]
 
 
 def test_same_findings_in_any_order_and_across_a_restart() -> None:
     events = [("q", e) for e in (C, A, PD, B, B, A2, OK)]
     close = [("wm", T0 + 60 * M)]
-    base = signature(flat(drive(build(PolicyViolation), events + close)))
+    base = signature(flat(drive(build(PolicyViolation, fire_early=False), events + close)))
     assert len(base) == 2
     for perm in itertools.islice(itertools.permutations(events), 0, 5040, 97):
-        assert signature(flat(drive(build(PolicyViolation), [*perm, *close]))) == base
+        assert signature(flat(drive(build(PolicyViolation, fire_early=False), [*perm, *close]))) == base
     for cut in range(len(events) + 1):
-        assert signature(drive_with_restart(PolicyViolation, events + close, cut)) == base
+        assert signature(drive_with_restart(PolicyViolation, events + close, cut, fire_early=False)) == base
 
 
 def test_findings_rederive_from_evidence() -> None:
     events = [C, A, PD, B, A2, OK, D]
-    findings = flat(drive(build(PolicyViolation), [*(("q", e) for e in events), ("wm", T0 + 7200)]))
+    findings = flat(
+        drive(build(PolicyViolation, fire_early=False), [*(("q", e) for e in events), ("wm", T0 + 7200)])
+    )
     policy = real_policy()
     assert findings
     for f in findings:
