@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-_RC = {
+_RC: Any = {  # matplotlib types rc keys as Literals; these are valid rc names
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "svg.hashsalt": "dmvq-export",
@@ -36,7 +37,7 @@ def _png(fig: Figure) -> str:
 def stacked_bars(
     title: str,
     labels: Sequence[str],
-    series: dict[str, Sequence[float]],
+    series: Mapping[str, Sequence[float]],
     ylabel: str = "count",
     horizontal: bool = False,
 ) -> str:
@@ -67,7 +68,9 @@ def stacked_bars(
         return _png(fig)
 
 
-def grouped_bars(title: str, labels: Sequence[str], series: dict[str, Sequence[float]], xlabel: str) -> str:
+def grouped_bars(
+    title: str, labels: Sequence[str], series: Mapping[str, Sequence[float]], xlabel: str
+) -> str:
     """Horizontal bars side by side (for measures that must not be stacked, e.g. requests vs returns)."""
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(8.5, max(3.0, 0.22 * len(labels) * max(1, len(series)) + 1.2)))
@@ -91,7 +94,7 @@ def _legend(ax: Axes, labels: Sequence[str]) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
-def trend_lines(title: str, months: Sequence[str], series: dict[str, Sequence[float]]) -> str:
+def trend_lines(title: str, months: Sequence[str], series: Mapping[str, Sequence[float]]) -> str:
     """One line per series over the months (oldest first)."""
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(8.5, 3.4))

@@ -172,7 +172,7 @@ class _Report:
             "answered_despite_policy",
             "alerts_raised",
         )
-        rows = [(m, *(f.get(k, 0) for k in keys)) for m, f in trend]
+        rows: list[tuple[Cell, ...]] = [(m, *(f.get(k, 0) for k in keys)) for m, f in trend]
         text = "<h2>Trend against previous months</h2>"
         if len(trend) < 2:
             return (

@@ -64,11 +64,11 @@ def immigration_oris(info: dict[str, tuple[str, str, int]]) -> frozenset[str]:
     return frozenset(ori for ori, (_cat, comp, imm) in info.items() if is_immigration(comp, imm))
 
 
-def _rows(acc: dict[tuple[str, ...], list[int]], month: str) -> list[tuple[Cell, ...]]:
+def _rows(acc: dict[Any, list[int]], month: str) -> list[tuple[Cell, ...]]:
     return [(month, *k, *v) for k, v in sorted(acc.items())]
 
 
-def _acc(width: int) -> defaultdict[tuple[Any, ...], list[int]]:
+def _acc(width: int) -> defaultdict[Any, list[int]]:
     return defaultdict(lambda: [0] * width)
 
 
