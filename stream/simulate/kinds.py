@@ -50,10 +50,10 @@ def ask(
 
     def run() -> None:
         ex = sim.background.context(who, rnd)
-        if predicate is not None:
+        if predicate not in (None, "none"):  # "none" stays as background writes it (field often absent)
             ex["legal_predicate"] = {
                 "type": predicate,
-                "reference": None if predicate == "none" else f"SYN-{rnd.getrandbits(24):06x}",
+                "reference": f"SYN-{rnd.getrandbits(24):06x}",
             }
         ex.update(extra or {})
         qid = sim.factory.query(

@@ -183,6 +183,8 @@ class Background:
         extra: dict[str, object] = {"purpose_code": "C"} if r < 0.6 and agency.category != "NJ" else {}
         if agency.profile == "fed_inv" and r < 0.5:
             extra["case_number"] = f"SYN-{agency.ori[5:7]}-{rnd.getrandbits(28):07x}"
+        if agency.category == "FE" and r > 0.7:  # some federal front-ends fill the field with "none"
+            extra["legal_predicate"] = {"type": "none", "reference": None}
         return extra
 
     def side_query(self, ms: int, agency: SimAgency, key: str, rnd: random.Random) -> None:
