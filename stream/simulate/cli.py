@@ -39,7 +39,7 @@ def _parse_start(text: str | None, live: bool) -> datetime:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError as exc:
-        raise typer.BadParameter(f"--start must be RFC 3339, got {text!r}") from exc
+        raise ValueError(f"--start must be RFC 3339, got {text!r}") from exc
 
 
 def simulate(
@@ -55,16 +55,30 @@ def simulate(
     seed: int = typer.Option(1, help="Random seed: same seed and options give byte-identical files."),
     start: str = typer.Option(None, help="RFC 3339 start (default 2026-10-01T00:00:00Z; live: now)."),
     duration: str = typer.Option("1d", help="Simulated span, e.g. 6h, 1d, 7d."),
-    agencies: int = typer.Option(18_000, help="Number of synthetic agencies."),
-    scale: float = typer.Option(1.0, help="Volume scale: 1.0 = ~795k logical DMV queries a weekday."),
-    fan_out: int = typer.Option(8, help="Per-state children of a multi-state (NL) query (real: ~50)."),
+    agencies: int = typer.Option(18_000, min=200, help="Number of synthetic agencies."),
+    scale: float = typer.Option(
+        1.0, min=1e-6, help="Volume scale: 1.0 = ~795k logical DMV queries a weekday."
+    ),
+    fan_out: int = typer.Option(
+        8, min=1, max=50, help="Per-state children of a multi-state (NL) query (real: ~50)."
+    ),
     scenarios: Path = typer.Option(None, help="Scenario YAML (deploy/scenarios/*.yaml)."),
-    clear_text_share: float = typer.Option(0.0, help="Share of queries with clear-text name/dob/oln/plate."),
-    malformed_share: float = typer.Option(0.0, help="Share of lines followed by a broken copy."),
-    duplicate_share: float = typer.Option(0.0, help="Share of events redelivered later (same event_id)."),
-    late_share: float = typer.Option(0.005, help="Share of events emitted late (up to --late-max)."),
+    clear_text_share: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="Share of queries with clear-text name/dob/oln/plate."
+    ),
+    malformed_share: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="Share of lines followed by a broken copy."
+    ),
+    duplicate_share: float = typer.Option(
+        0.0, min=0.0, max=1.0, help="Share of events redelivered later (same event_id)."
+    ),
+    late_share: float = typer.Option(
+        0.005, min=0.0, max=1.0, help="Share of events emitted late (up to --late-max)."
+    ),
     late_max: str = typer.Option("3m", help="Maximum lateness of late events."),
-    no_response_share: float = typer.Option(0.01, help="Share of queries that never get a response."),
+    no_response_share: float = typer.Option(
+        0.01, min=0.0, max=1.0, help="Share of queries that never get a response."
+    ),
     enrich: bool = typer.Option(False, help="Add the switch's `agency` enrichment to every query."),
     registry_out: Path = typer.Option(None, help="Write the agency registry (JSONL) here."),
     labels_out: Path = typer.Option(None, help="Write scenario ground-truth labels (JSONL) here."),
@@ -77,22 +91,26 @@ def simulate(
         raise typer.BadParameter("give --out FILE.jsonl[.gz] or --to-kafka")
     if live and not to_kafka:
         raise typer.BadParameter("--rate is for --to-kafka (live traffic)")
-    cfg = SimConfig(
-        seed=seed,
-        start=_parse_start(start, live),
-        duration_s=parse_duration(duration),
-        agencies=agencies,
-        scale=rate / EVENTS_PER_S_AT_SCALE_1 if live else scale,
-        fan_out=fan_out,
-        clear_text_share=clear_text_share,
-        malformed_share=malformed_share,
-        duplicate_share=duplicate_share,
-        late_share=late_share,
-        late_max_s=parse_duration(late_max),
-        no_response_share=no_response_share,
-        enrich=enrich,
-        scenarios=load_specs(scenarios) if scenarios else [],
-    )
+    try:
+        cfg = SimConfig(
+            seed=seed,
+            start=_parse_start(start, live),
+            duration_s=parse_duration(duration),
+            agencies=agencies,
+            scale=rate / EVENTS_PER_S_AT_SCALE_1 if live else scale,
+            fan_out=fan_out,
+            clear_text_share=clear_text_share,
+            malformed_share=malformed_share,
+            duplicate_share=duplicate_share,
+            late_share=late_share,
+            late_max_s=parse_duration(late_max),
+            no_response_share=no_response_share,
+            enrich=enrich,
+            scenarios=load_specs(scenarios) if scenarios else [],
+        )
+    except (WatchError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
     try:
         sim = Simulation(cfg)
         if registry_out:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stream.errors import ConfigError
 
@@ -103,11 +103,18 @@ def load_specs(path: Path) -> list[ScenarioSpec]:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         items = doc.get("scenarios") or []
-        specs = [ScenarioSpec(**item) for item in items]
+        specs = []
+        for i, item in enumerate(items):
+            try:
+                specs.append(ScenarioSpec(**item))
+            except ValidationError as exc:
+                err = exc.errors(include_url=False)[0]
+                where = ".".join(str(x) for x in err["loc"])
+                raise ConfigError(str(path), f"scenarios[{i}].{where}", err["msg"]) from None
     except FileNotFoundError as exc:
         raise ConfigError(str(path), "-", "scenario file not found") from exc
-    except Exception as exc:
-        raise ConfigError(str(path), "scenarios", str(exc).splitlines()[0]) from exc
+    except (yaml.YAMLError, AttributeError, TypeError) as exc:
+        raise ConfigError(str(path), "scenarios", f"not a scenario list: {type(exc).__name__}") from exc
     names = [s.name for s in specs]
     if len(names) != len(set(names)):
         raise ConfigError(str(path), "scenarios", "scenario names must be unique")
