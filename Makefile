@@ -15,6 +15,7 @@ export KAFKA_PORT        ?= 9092
 export REDIS_PORT        ?= 6379
 export PROMETHEUS_PORT   ?= 9090
 export ALERTMANAGER_PORT ?= 9093
+METRICS_PORT             ?= 9464
 
 # What the integration tests, the monitor and the simulator connect to.
 SERVICE_ENV := KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
@@ -22,7 +23,8 @@ SERVICE_ENV := KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
 	PROMETHEUS_URL=http://127.0.0.1:$(PROMETHEUS_PORT) \
 	ALERTMANAGER_URL=http://127.0.0.1:$(ALERTMANAGER_PORT) \
 	DMVWATCH_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
-	DMVWATCH_REDIS__URL=redis://127.0.0.1:$(REDIS_PORT)/0
+	DMVWATCH_REDIS__URL=redis://127.0.0.1:$(REDIS_PORT)/0 \
+	DMVWATCH_METRICS__PORT=$(METRICS_PORT)
 
 PYTEST_ARGS ?= tests/unit tests/integration
 
@@ -90,10 +92,10 @@ demo: topics
 	@env $(SERVICE_ENV) $(DEMO) start
 	@echo
 	@echo "Demo running (stop with 'make down'):"
-	@echo "  metrics      http://127.0.0.1:9464/metrics"
+	@echo "  metrics      http://127.0.0.1:$(METRICS_PORT)/metrics"
 	@echo "  Prometheus   http://127.0.0.1:$(PROMETHEUS_PORT)  (try: up{job=\"dmvwatch\"})"
 	@echo "  Alertmanager http://127.0.0.1:$(ALERTMANAGER_PORT)"
-	@echo "  alerts       $(VENV)/bin/dmvwatch alerts tail"
+	@echo "  alerts       $(VENV)/bin/dmvwatch alerts tail   (with DMVWATCH_REDIS__URL=redis://127.0.0.1:$(REDIS_PORT)/0 if not default)"
 	@echo "  logs         deploy/local/.run/worker.log, deploy/local/.run/simulator.log"
 
 demo-stop:
