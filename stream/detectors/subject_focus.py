@@ -5,8 +5,10 @@ brief 4.3, 7.5). We keep, per subject, the logical queries made by immigration-e
 (any ORI, any component) and fire when some `window_hours` span holds `min_queries` of them. Benign
 investigators repeat a subject 3-4 times over days; the count floor and the short span keep them out.
 
-Decisions run at hour boundaries on the events before them (see `_ticks`), so the same events give the
-same finding whatever their order. One finding per burst: after firing, the subject is quiet for one
+A refused look-up re-sent by the same ORI is a retry, left to `blocked_retry`: such queries do not
+count. Decisions run at hour boundaries on the queries at least `grace_hours` older (so their answers
+are in) and the refusals before the boundary (see `_ticks`): the same events give the same finding
+whatever their order. One finding per burst: after firing, the subject is quiet for one
 span; a later burst fires again with its own window start.
 """
 
@@ -22,7 +24,7 @@ from stream.detectors import register
 from stream.detectors._ticks import TickClock, align, first_dense_window
 from stream.detectors.base import Detector, DetectorContext, Params
 from stream.findings import Finding, iso
-from stream.records import IMMIGRATION_COMPONENTS, Agency, Query
+from stream.records import IMMIGRATION_COMPONENTS, Agency, Query, Response
 
 _HOUR = 3600.0
 
@@ -32,6 +34,7 @@ class SubjectFocusParams(Params):
     min_queries: int = Field(5, ge=2, le=1000, description="Logical queries on one subject in the span.")
     critical_queries: int = Field(10, ge=2, description="At or above this count the alert is critical.")
     components: tuple[str, ...] = Field(IMMIGRATION_COMPONENTS, description="Immigration components.")
+    grace_hours: int = Field(1, ge=1, le=6, description="Wait for answers before deciding, hours.")
     max_subjects: int = Field(300_000, ge=100, description="Bound on subjects held (oldest evicted).")
     max_points: int = Field(64, ge=4, description="Bound on queries held per subject.")
 
@@ -53,6 +56,7 @@ class SubjectFocus(Detector):
         self.points: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, event_id, state, comp]]
         self.dirty: dict[float, set[str]] = {}  # hour bucket -> subjects with new points in it
         self.quiet_until: dict[str, float] = {}  # subject -> no new burst may start before this
+        self.blocks: dict[str, list[list[Any]]] = {}  # subject -> [[ori, query ts, response ts]]
 
     def on_query(self, q: Query) -> Iterable[Finding]:
         if not (q.first_of_logical and q.subject_key and immigration(q.agency, self.p.components)):
@@ -68,11 +72,18 @@ class SubjectFocus(Detector):
         self.dirty.setdefault(align(q.ts, _HOUR), set()).add(q.subject_key)
         return ()
 
+    def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
+        """Remember refusals: the same ORI re-sending a refused look-up is a retry (`blocked_retry`)."""
+        if r.blocked and q is not None and q.subject_key in self.points and self.clock.admit(r.ts):
+            self.blocks.setdefault(q.subject_key, []).append([q.ori, q.ts, r.ts])
+        return ()
+
     def on_watermark(self, watermark: float) -> Iterable[Finding]:
         out: list[Finding] = []
         for boundary in self.clock.due(watermark):
             subjects: set[str] = set()
-            for bucket in [b for b in self.dirty if b < boundary]:
+            cut = boundary - self.p.grace_hours * _HOUR
+            for bucket in [b for b in self.dirty if b < cut]:
                 subjects |= self.dirty.pop(bucket)
             for subject in sorted(subjects):
                 finding = self._evaluate(subject, boundary)
@@ -83,9 +94,16 @@ class SubjectFocus(Detector):
         return out
 
     def _evaluate(self, subject: str, boundary: float) -> Finding | None:
+        """Queries before `boundary - grace`, minus retries known from refusals before `boundary`."""
         quiet = self.quiet_until.get(subject, float("-inf"))
+        cut = boundary - self.p.grace_hours * _HOUR
+        refused = [b for b in self.blocks.get(subject, []) if b[2] < boundary]
         pts = sorted(
-            (p for p in self.points.get(subject, []) if quiet <= p[0] < boundary),
+            (
+                p
+                for p in self.points.get(subject, [])
+                if quiet <= p[0] < cut and not any(b[0] == p[1] and b[1] < p[0] for b in refused)
+            ),
             key=lambda p: (p[0], p[2]),
         )
         found = first_dense_window([p[0] for p in pts], [p[2] for p in pts], self.span, self.p.min_queries)
@@ -140,6 +158,7 @@ class SubjectFocus(Detector):
             else:
                 del self.points[subject]
         self.quiet_until = {s: t for s, t in self.quiet_until.items() if t > horizon}
+        self.blocks = {s: kept for s, b in self.blocks.items() if (kept := [x for x in b if x[2] >= horizon])}
         if len(self.points) > self.p.max_subjects:  # evict the subjects idle the longest
             by_age = sorted(self.points, key=lambda s: (max(p[0] for p in self.points[s]), s))
             for subject in by_age[: len(self.points) - self.p.max_subjects]:
@@ -151,6 +170,7 @@ class SubjectFocus(Detector):
             "points": self.points,
             "dirty": [[b, sorted(s)] for b, s in sorted(self.dirty.items())],
             "quiet_until": self.quiet_until,
+            "blocks": self.blocks,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -158,6 +178,7 @@ class SubjectFocus(Detector):
         self.points = {k: [list(p) for p in v] for k, v in state.get("points", {}).items()}
         self.dirty = {float(b): set(s) for b, s in state.get("dirty", [])}
         self.quiet_until = {k: float(v) for k, v in state.get("quiet_until", {}).items()}
+        self.blocks = {k: [list(b) for b in v] for k, v in state.get("blocks", {}).items()}
 
     def state_size(self) -> int:
         return len(self.points) + len(self.quiet_until)

@@ -12,7 +12,7 @@ from stream.findings import Finding
 from stream.records import Agency, Query
 from tests.unit.benign_traffic import DAY, Traffic, final_watermark, steps
 from tests.unit.detector_steps import build, drive, drive_with_restart, flat, signature
-from tests.unit.factories import T0, ice_agency, make_agency, make_query
+from tests.unit.factories import T0, ice_agency, make_agency, make_query, make_response
 
 H = 3600.0
 ICE = ice_agency("XXSYNE001")
@@ -25,14 +25,15 @@ def q(hour: float, agency: Agency, subject: str | None = "sk_a", **kw: object) -
     return make_query(ts=T0 + hour * H, agency=agency, subject_key=subject, **kw)
 
 
-def test_burst_fires_once_at_the_hour_boundary_after_the_fifth_query() -> None:
-    # hour:   0     10    20    30    40    50    60     70 71  73
-    # ICE:    q1          q2          q3
+def test_burst_fires_once_an_hour_after_the_fifth_query() -> None:
+    # hour:   0     10    20    30    40    50 51 52 53   73
+    # ICE:    q1          q2          q3           q6
     # CBP:          q4                      q5
     # PD:                       x      (not immigration enforcement: ignored)
-    #                                        ^ 5th query at 50.5 h -> decided at boundary 51 h
+    #                                       ^ 5th query at 50.5 h; its hour is decided at 52 h, once
+    #                                         answers (refusals) are in: one grace hour
     qs = [q(0.2, ICE), q(10, CBP), q(20, ICE), q(30, PD), q(40, ICE), q(50.5, CBP)]
-    table = [*(("q", x) for x in qs), ("wm", T0 + 50 * H), ("wm", T0 + 51 * H), ("q", q(52, ICE)),
+    table = [*(("q", x) for x in qs), ("wm", T0 + 51 * H), ("wm", T0 + 52 * H), ("q", q(53, ICE)),
              ("wm", T0 + 73 * H), ("wm", T0 + 200 * H)]  # fmt: skip
     det = build(SubjectFocus)
     out = drive(det, table)
@@ -43,6 +44,21 @@ def test_burst_fires_once_at_the_hour_boundary_after_the_fifth_query() -> None:
     assert f.evidence["queries"] == 5 and f.evidence["by_ori"] == {"XXSYNC001": 2, "XXSYNE001": 3}
     assert "sk_a" not in f.title
     assert det.state_size() == 0  # pruned once the span is over
+
+
+def test_retries_of_a_refused_lookup_do_not_count() -> None:
+    # hour:   0    0.1  0.2  0.3  0.4 0.5          | 1.0 | 2.0
+    # ICE:    q    q    q    q    q   q  all refused (blocked_retry's business): one query counts
+    # CBP:                                 q q q q      -> with the first ICE query: 5 -> fires
+    det = build(SubjectFocus)
+    table: list[tuple] = []
+    for i in range(6):
+        x = q(i * 0.1, ICE)
+        table += [("q", x), ("r", make_response(x, outcome="BLOCKED_BY_POLICY"), x)]
+    assert flat(drive(det, [*table, ("wm", T0 + 100 * H)])) == []
+    cbp = [("q", q(0.6 + i * 0.05, CBP)) for i in range(4)]
+    found = flat(drive(build(SubjectFocus), [*table, *cbp, ("wm", T0 + 100 * H)]))
+    assert [f.evidence["by_ori"] for f in found] == [{"XXSYNC001": 4, "XXSYNE001": 1}]
 
 
 @pytest.mark.parametrize(
@@ -79,7 +95,11 @@ def test_only_logical_immigration_queries_with_a_subject_count() -> None:
 
 def test_late_event_is_ignored_and_counted() -> None:
     det = build(SubjectFocus)
-    table = [*(("q", q(h, ICE)) for h in (10, 11, 12, 13)), ("wm", T0 + 20 * H), ("q", q(5, ICE))]
+    table = [
+        *(("q", q(h, ICE)) for h in (10, 11, 12, 13)),
+        ("wm", T0 + 20 * H),
+        ("q", q(5, ICE)),
+    ]  # 5 h: late
     assert flat(drive(det, [*table, ("wm", T0 + 300 * H)])) == []
     assert det.snapshot()["clock"]["late"] == 1
 
