@@ -13,10 +13,11 @@ import orjson
 from stream.records import Agency, Query, Response
 
 _AGENCY_CACHE: dict[tuple[Any, ...], Agency] = {}
+_QUERY_FIELDS = tuple(f for f in Query.__slots__ if not f.startswith("_"))  # type: ignore[attr-defined]
 
 
 def query_to_dict(q: Query) -> dict[str, Any]:
-    d = {f: getattr(q, f) for f in Query.__slots__}  # type: ignore[attr-defined]
+    d = {f: getattr(q, f) for f in _QUERY_FIELDS}
     a = q.agency
     d["agency"] = [a.ori, a.category, a.component, a.parent_org, a.immigration_enforcement, a.known]
     return d

@@ -64,6 +64,7 @@ class Query:
     has_application: bool = False  # S2S: in_person_application_id present
     origin_tz: str | None = None
     first_of_logical: bool = True  # set by the pipeline: first event seen of this logical query
+    _states: tuple[str, ...] | None = field(default=None, compare=False, repr=False)  # memo
 
     @property
     def logical_id(self) -> str:
@@ -79,8 +80,13 @@ class Query:
 
     @property
     def state_destinations(self) -> tuple[str, ...]:
-        """Two-letter state destinations (not NL, AX or 9-character ORIs)."""
-        return tuple(d for d in self.destinations if len(d) == 2 and d not in ("NL", "AX"))
+        """Two-letter state destinations (not NL, AX or 9-character ORIs); computed once."""
+        states = self._states
+        if states is None:
+            states = self._states = tuple(
+                d for d in self.destinations if len(d) == 2 and d not in ("NL", "AX")
+            )
+        return states
 
 
 @dataclass(slots=True)
