@@ -82,6 +82,19 @@ _FIELDS = {
     "FRS": ["photo"],
 }
 DRIVER_KEYS = frozenset({"DQ", "KQ", "DNQ", "CPQ", "S2S"})
+_NO_PHOTO = geo.NO_PHOTO_STATES
+
+
+def _spec(key: str) -> tuple[list[float], list[str], str, list[str], list[str], bool, int]:
+    """Everything respond() needs about a message key, looked up once per response."""
+    cum, names = _CUM[_TABLE_OF.get(key, "DQ")]
+    fields = _FIELDS.get(key, _DRIVER)
+    with_photo = fields if key == "FRS" else [*fields, "photo"]
+    multi = 40 if key in ("RPQ", "FRS") else 6
+    return cum, names, RESPONSE_KEY.get(key, "SM"), fields, with_photo, key in DRIVER_KEYS, multi
+
+
+_SPECS = {k: _spec(k) for k in (*_TABLE_OF, "IAQ")}
 ANSWERED = frozenset({"HIT", "MULTI_HIT"})
 _LN_MEDIAN, _SIGMA = math.log(1500.0), math.log(4.0) / 1.645  # median 1.5 s, p95 6 s
 _LAT_N = 4096
@@ -138,28 +151,22 @@ class Responder:
         rule = None
         if force is None and (dest in switch.SWITCH_RULES or source == "face"):
             rule = self.blocked_by(agency, dest, predicate, source)
-        rkey = RESPONSE_KEY.get(key, "SM")
+        cum, names, rkey, fields, with_photo, driver, multi = _SPECS.get(key) or _spec(key)
         if rule is not None or force == "BLOCKED_BY_POLICY":
             rule = rule or switch.SWITCH_RULES.get(dest, switch.SWITCH_RULES["WA"]).rule_id
             lat = rnd.randrange(150, 900)  # the switch answers at once
             self.f.response(ms + lat, qid, dest, rkey, "BLOCKED_BY_POLICY", lat, [], rule=rule)
             return "BLOCKED_BY_POLICY"
-        if force is not None:
-            outcome = force
-        else:
-            cum, names = _CUM[_TABLE_OF.get(key, "DQ")]
-            outcome = names[bisect(cum, rnd.random())]
+        outcome = force if force is not None else names[bisect(cum, rnd.random())]
         lat = (_LAT_MSQ if msq else _LAT)[int(rnd.random() * _LAT_N)]
         if outcome not in ANSWERED:
             self.f.response(ms + lat, qid, dest, rkey, outcome, lat, [])
             return outcome
-        fields = _FIELDS.get(key, _DRIVER)
-        photo = image and dest not in geo.NO_PHOTO_STATES
-        if photo or key == "FRS":
-            fields = [*fields, "photo"] if key != "FRS" else fields
-            photo = True
-        count = 1 if outcome == "HIT" else rnd.randrange(2, 40 if key in ("RPQ", "FRS") else 6)
-        if flags is None and key in DRIVER_KEYS:
+        photo = key == "FRS" or (image and dest not in _NO_PHOTO)
+        if photo:
+            fields = with_photo
+        count = 1 if outcome == "HIT" else rnd.randrange(2, multi)
+        if flags is None and driver:
             flags = self.flags(dest, key)
         self.f.response(
             ms + lat,

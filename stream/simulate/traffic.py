@@ -48,6 +48,7 @@ class Background:
         self.f, self.resp, self.rnd, self.scale, self.fan_out = factory, responder, rnd, scale, fan_out
         self._dest_cache: dict[tuple[str, bool], tuple[list[str], list[float]]] = {}
         self._hour_cache: dict[tuple[int, str], tuple[int, bool]] = {}
+        self._s2s_dest: dict[str, list[str]] = {}
         self.mix_cum = cumulative([m[1] for m in MIX])
         side_total = sum(SIDE.values())
         self.side = [(k, v / (1 + side_total)) for k, v in SIDE.items()]
@@ -222,7 +223,9 @@ class Background:
     ) -> str:
         """A counter-driven S2S pointer look-up; 3% of applicants have no SSN (the 99999 placeholder)."""
         if dest is None:
-            codes = [s for s in geo.S2S_STATES if s != agency.state]
+            codes = self._s2s_dest.get(agency.state)
+            if codes is None:
+                codes = self._s2s_dest[agency.state] = [s for s in geo.S2S_STATES if s != agency.state]
             dest = codes[int(rnd.random() * len(codes))]
         ssn5 = ssn5 or ("99999" if rnd.random() < 0.03 else f"{rnd.randrange(100_000):05d}")
         extra = {"in_person_application_id": f"APP-{agency.state}-{rnd.getrandbits(32):08x}" if app else None}
