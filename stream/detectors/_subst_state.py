@@ -15,6 +15,7 @@ _HOUR = 3600.0
 _DAY = 86400.0
 _MAX_BLOCKS_PER_SUBJECT = 4
 _MAX_HITS_PER_PAIR = 400
+PARTNER = "partner"  # volume key of partner-component look-ups (and their leaks)
 
 
 def agency_key(a: Agency) -> str:
@@ -29,8 +30,12 @@ def _skey(q: Query) -> str:
 
 
 class SubstitutionState:
-    def __init__(self, span: float, same_state: bool, prior_queries: float) -> None:
+    def __init__(
+        self, span: float, same_state: bool, prior_queries: float, partners: tuple[str, ...], restricted: str
+    ) -> None:
         self.span = span
+        self.partner_comps = partners
+        self.restricted = restricted  # the component partner look-ups must not feed
         self.prior_queries = prior_queries  # hit-free pseudo-queries: a thin day cannot make hits look common
         self.same_state = same_state
         self.blocked: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, akey, label, state]]
@@ -41,6 +46,7 @@ class SubstitutionState:
         self.pending: dict[str, dict[str, dict[str, list[int]]]] = {}  # open hour -> ori -> skey -> [n, h]
         self.dirty: dict[float, set[str]] = {}
         self.quiet_until: dict[str, float] = {}
+        self.partners: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, eid, state]] partner look-ups
         self._recent_pruned = float("-inf")
 
     # -- intake ---------------------------------------------------------------------------------
@@ -52,7 +58,32 @@ class SubstitutionState:
         self._count(q.ori, q.ts, skey, 0)
         for block in self.blocked.get(q.subject_key, []):
             self._match(q.subject_key, row, block)
+        if q.agency.component == self.restricted:
+            for partner in self.partners.get(q.subject_key, []):
+                self._leak(q.subject_key, partner, row)
+        if q.agency.component in self.partner_comps:
+            self._count(q.ori, q.ts, PARTNER, 0)
+            partner = [q.ts, q.ori, q.event_id, skey]
+            rows = self.partners.setdefault(q.subject_key, [])
+            rows.append(partner)
+            self.partners[q.subject_key] = sorted(rows)[-_MAX_BLOCKS_PER_SUBJECT:]
+            for later in self.recent.get(q.subject_key, []):  # restricted look-ups that overtook it
+                if later[2] == f"c:{self.restricted}":
+                    self._leak(q.subject_key, partner, later)
         self.recent.setdefault(q.subject_key, []).append(row)
+
+    def _leak(self, subject: str, partner: list[Any], row: list[Any]) -> None:
+        """A restricted-component look-up `row` of a subject a partner ORI looked up shortly before."""
+        ts, ori, _, skey, _, eid = row
+        if not partner[0] < ts <= partner[0] + self.span or partner[1] == ori:
+            return
+        pair = f"{partner[1]}|leak:{self.restricted}"
+        hits = self.hits.setdefault(pair, [])
+        if any(h[2] == eid for h in hits):
+            return
+        hits.append([ts, subject, eid, partner[3], ori, ts - partner[0], skey])
+        self._count(partner[1], ts, PARTNER, 1)
+        self.dirty.setdefault(align(ts, _HOUR), set()).add(pair)
 
     def add_block(self, q: Query, r: Response) -> None:
         assert q.subject_key is not None
@@ -113,10 +144,24 @@ class SubstitutionState:
         while day < end:
             key = str(int(day))
             for skey, (n, h) in self.volume.get(ori, {}).get(key, {}).items():
+                if skey == PARTNER:
+                    continue
                 tn, th = self.totals.get(key, {}).get(skey, (0, 0))
                 mu += n * (th - h) / (tn - n + self.prior_queries)
             day += _DAY
         return mu
+
+    def expected_leaks(self, ori: str, start: float, end: float) -> float:
+        """Leaks `ori`'s partner look-ups (since `start - span`) would show by chance, at others' rate."""
+        n = ln = tn = tl = 0
+        day = align(start - self.span, _DAY)
+        while day < end:
+            key = str(int(day))
+            own = self.volume.get(ori, {}).get(key, {}).get(PARTNER, (0, 0))
+            tot = self.totals.get(key, {}).get(PARTNER, (0, 0))
+            n, ln, tn, tl = n + own[0], ln + own[1], tn + tot[0], tl + tot[1]
+            day += _DAY
+        return n * (tl - ln) / (tn - n + self.prior_queries)
 
     # -- bounds ---------------------------------------------------------------------------------
     def forget_recent(self, watermark: float) -> None:
@@ -152,9 +197,12 @@ class SubstitutionState:
                 del self.volume[ori]
         self.totals = {d: v for d, v in self.totals.items() if int(d) >= int(oldest_day)}
         self.quiet_until = {p: t for p, t in self.quiet_until.items() if t > horizon}
+        self.partners = {
+            s: kept for s, v in self.partners.items() if (kept := [x for x in v if x[0] >= horizon])
+        }
 
     def size(self) -> int:
-        return len(self.blocked) + len(self.recent) + len(self.hits) + len(self.volume)
+        return len(self.blocked) + len(self.recent) + len(self.hits) + len(self.volume) + len(self.partners)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -166,6 +214,7 @@ class SubstitutionState:
             "pending": self.pending,
             "dirty": [[b, sorted(p)] for b, p in sorted(self.dirty.items())],
             "quiet_until": self.quiet_until,
+            "partners": self.partners,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -177,3 +226,4 @@ class SubstitutionState:
         self.pending = state.get("pending", {})
         self.dirty = {float(b): set(p) for b, p in state.get("dirty", [])}
         self.quiet_until = {k: float(v) for k, v in state.get("quiet_until", {}).items()}
+        self.partners = {k: [list(x) for x in v] for k, v in state.get("partners", {}).items()}

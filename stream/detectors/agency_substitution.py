@@ -7,6 +7,10 @@ local proxy -- is a substitution hit. One hit can be coincidence; B hitting seve
 subjects within `window_days` is a pattern. Coincidence is measured, not assumed: each state's share
 of queries that land on recently blocked subjects (all requesters but B) times B's own query volume
 gives the hits chance alone would explain, and the observed count must be improbable under it.
+
+Partner leakage is the mirror image (brief 7.5): a permitted partner (HSI, CBP) looks people up and the
+restricted component (ICE-ERO) queries the same people within days. Hits are counted per partner ORI
+against the rate at which other partners' look-ups are followed by restricted ones.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ class AgencySubstitutionParams(Params):
     critical_subjects: int = Field(6, ge=1, description="At or above this count the alert is critical.")
     require_same_state: bool = Field(True, description="The substitute query must reach the block state.")
     prior_queries: float = Field(100.0, ge=1, description="Hit-free pseudo-queries per day and state.")
+    partner_components: tuple[str, ...] = Field(("HSI", "CBP", "USBP"), description="Permitted partners.")
+    restricted_component: str = Field("ICE-ERO", description="Partner leakage: the component fed.")
     max_subjects: int = Field(500_000, ge=100, description="Bound on blocked subjects held.")
 
 
@@ -50,7 +56,10 @@ class AgencySubstitution(Detector):
         self.p: AgencySubstitutionParams = params  # type: ignore[assignment]
         self.span = self.p.window_days * _DAY
         self.clock = TickClock(_HOUR)
-        self.st = SubstitutionState(self.span, self.p.require_same_state, self.p.prior_queries)
+        self.st = SubstitutionState(
+            self.span, self.p.require_same_state, self.p.prior_queries, self.p.partner_components,
+            self.p.restricted_component,
+        )  # fmt: skip
 
     def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
         if r.blocked and q is not None and q.subject_key and self.clock.admit(r.ts):
@@ -85,7 +94,8 @@ class AgencySubstitution(Detector):
             subjects = len({h[1] for h in window})
             if subjects < self.p.min_subjects:
                 continue
-            expected = self.st.expected_hits(sub_ori, first[0], min(first[0] + self.span, boundary))
+            expect = self.st.expected_leaks if "|leak:" in pair else self.st.expected_hits
+            expected = expect(sub_ori, first[0], min(first[0] + self.span, boundary))
             p_value = poisson_sf(subjects, expected)
             if p_value < self.p.alpha and subjects >= self.p.min_ratio * expected:
                 self.st.quiet_until[pair] = first[0] + self.span
@@ -96,6 +106,8 @@ class AgencySubstitution(Detector):
         self, pair: str, window: list[list[Any]], subjects: int, expected: float, p_value: float
     ) -> Finding:
         sub_ori, blocked = pair.split("|", 1)
+        leak = blocked.startswith("leak:")
+        blocked = blocked.removeprefix("leak:")
         states = Counter(h[3] for h in window)
         state = min(states, key=lambda s: (-states[s], s))
         lags = sorted(h[5] for h in window)
@@ -108,13 +120,17 @@ class AgencySubstitution(Detector):
             window_start=align(window[0][0], _HOUR),
             window_end=window[-1][0],
             title=(
-                f"Agency substitution: {sub_ori} queried {subjects} subjects blocked for "
+                f"Partner leakage: {subjects} subjects {sub_ori} looked up were queried by {blocked} "
+                f"within {self.p.window_days:g} days"
+                if leak
+                else f"Agency substitution: {sub_ori} queried {subjects} subjects blocked for "
                 f"{blocked} within {self.p.window_days:g} days"
             ),
             summary="Subjects refused to one agency were looked up soon after by another agency.",
             destination_state=state,
             evidence={
                 "substitute_ori": sub_ori,
+                "pattern": "partner_leakage" if leak else "substitution",
                 "blocked_agency": blocked,
                 "subjects": subjects,
                 "threshold": self.p.min_subjects,

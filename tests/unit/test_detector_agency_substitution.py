@@ -98,6 +98,26 @@ def test_substitute_query_that_overtakes_its_block_still_counts() -> None:
     assert [f.ori for f in flat(drive(build(AgencySubstitution), table))] == ["XXSYNC001"]
 
 
+def test_partner_leakage_hsi_lookups_then_ice_queries() -> None:
+    # day:      0                     1                  2
+    # HSI:      q s1..s4 (WA)
+    # ICE-ERO:                        q s1, s2 (ID)      q s3 -> third leaked subject -> fires, ori = HSI
+    # ICE-ERO:  q s9 first, HSI q s9 later: wrong order, not a leak
+    hsi = make_agency(ori="XXSYNH001", category="FE", component="HSI")
+    table = [
+        *block_steps(),
+        *(("q", q(1 + i, hsi, f"sk_l{i}")) for i in range(1, 5)),
+        ("q", q(2, ICE, "sk_l9", "ID")), ("q", q(3, hsi, "sk_l9")),
+        ("q", q(30, ICE, "sk_l1", "ID")), ("q", q(31, ICE2, "sk_l2", "ID")), ("q", q(50, ICE, "sk_l3", "ID")),
+        ("wm", T0 + 300 * H),
+    ]  # fmt: skip
+    found = flat(drive(build(AgencySubstitution), table))
+    assert [(f.ori, f.group_key, f.evidence["subjects"]) for f in found] == [
+        ("XXSYNH001", "XXSYNH001|leak:ICE-ERO", 3)
+    ]
+    assert found[0].evidence["pattern"] == "partner_leakage" and found[0].window_start == T0 + 30 * H
+
+
 def rederive(f: Finding, p: AgencySubstitutionParams) -> None:
     from stream.detectors._rarity import poisson_sf
 
