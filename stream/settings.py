@@ -9,6 +9,7 @@ Secrets are `SecretStr` and never printed. Every field is documented in README's
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +22,10 @@ from pydantic_settings import (
 )
 
 from stream.errors import ConfigError
+
+
+# The YAML file of the settings being built (set by load_settings; no global environment mutation).
+_CONFIG_FILE: ContextVar[str | None] = ContextVar("dmvwatch_config_file", default=None)
 
 
 class _Section(BaseModel):
@@ -188,7 +193,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = os.environ.get("DMVWATCH_CONFIG_FILE")
+        path = _CONFIG_FILE.get() or os.environ.get("DMVWATCH_CONFIG_FILE")
         if path:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
         return tuple(sources)
@@ -196,11 +201,11 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build settings; errors name the file (or 'environment') and the field, never a secret value."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise ConfigError(str(config_file), "-", "config file not found")
-        os.environ["DMVWATCH_CONFIG_FILE"] = str(config_file)
-    source = os.environ.get("DMVWATCH_CONFIG_FILE", "environment")
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(str(config_file), "-", "config file not found")
+    path = str(config_file) if config_file is not None else os.environ.get("DMVWATCH_CONFIG_FILE")
+    source = path or "environment"
+    token = _CONFIG_FILE.set(path)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -209,3 +214,5 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(source, field, err["msg"]) from None
     except Exception as exc:  # malformed YAML
         raise ConfigError(source, "-", f"cannot parse: {type(exc).__name__}") from None
+    finally:
+        _CONFIG_FILE.reset(token)
