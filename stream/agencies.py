@@ -36,9 +36,11 @@ class AgencyRegistry:
     def load(cls, path: Path) -> AgencyRegistry:
         opener = gzip.open if path.suffix == ".gz" else open
         agencies: dict[str, Agency] = {}
+        lineno = 0
         try:
             with opener(path, "rt", encoding="utf-8") as fh:
-                for lineno, line in enumerate(fh, 1):
+                for line in fh:
+                    lineno += 1
                     if not line.strip():
                         continue
                     row = json.loads(line)

@@ -30,8 +30,25 @@ EventId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 Source = Literal["nlets", "state_switch", "s2s", "face"]
 MessageKey = Literal[
-    "DQ", "DQG", "DNQ", "KQ", "RQ", "RQG", "RNQ", "RPQ", "BQ", "CPQ", "IAQ",
-    "IQ", "FQ", "AQ", "YQ", "LQ", "AM", "S2S", "FRS",
+    "DQ",
+    "DQG",
+    "DNQ",
+    "KQ",
+    "RQ",
+    "RQG",
+    "RNQ",
+    "RPQ",
+    "BQ",
+    "CPQ",
+    "IAQ",
+    "IQ",
+    "FQ",
+    "AQ",
+    "YQ",
+    "LQ",
+    "AM",
+    "S2S",
+    "FRS",
 ]
 Category = Literal["PD", "SO", "SA", "FE", "JA", "JC", "JG", "JJ", "JF", "NJ", "LE", "CJ"]
 PurposeCode = Literal["A", "C", "D", "E", "F", "H", "I", "J", "R", "S", "V", "X"]
@@ -40,16 +57,43 @@ PredicateType = Literal[
     "none", "judicial_warrant", "court_order", "subpoena", "administrative_warrant", "consent"
 ]
 SearchMode = Literal[
-    "oln", "name_dob_sex", "name_only", "plate", "partial_plate", "vin", "owner_name", "face_image",
+    "oln",
+    "name_dob_sex",
+    "name_only",
+    "plate",
+    "partial_plate",
+    "vin",
+    "owner_name",
+    "face_image",
     "ssn_last5",
 ]
 Outcome = Literal[
-    "HIT", "MULTI_HIT", "NOT_ON_FILE", "FILE_NOT_AVAILABLE", "TEMPORARILY_UNAVAILABLE",
-    "REJECTED_FORMAT", "BLOCKED_BY_POLICY", "SM_01", "SM_02", "SM_04", "ACK_ONLY",
+    "HIT",
+    "MULTI_HIT",
+    "NOT_ON_FILE",
+    "FILE_NOT_AVAILABLE",
+    "TEMPORARILY_UNAVAILABLE",
+    "REJECTED_FORMAT",
+    "BLOCKED_BY_POLICY",
+    "SM_01",
+    "SM_02",
+    "SM_04",
+    "ACK_ONLY",
 ]
 FieldReturned = Literal[
-    "name", "address", "dob", "description", "ssn", "oln", "license_class", "restrictions", "status",
-    "vehicle", "owner", "photo", "history",
+    "name",
+    "address",
+    "dob",
+    "description",
+    "ssn",
+    "oln",
+    "license_class",
+    "restrictions",
+    "status",
+    "vehicle",
+    "owner",
+    "photo",
+    "history",
 ]
 RecordFlag = Literal["no_ssn", "ssn_placeholder_99999", "limited_term", "undocumented_eligible_license"]
 

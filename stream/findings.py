@@ -10,8 +10,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 DETECTORS: tuple[str, ...] = (
-    "bulk_sweep", "agency_spike", "photo_face_match", "policy_violation", "policy_leak", "blocked_retry",
-    "agency_substitution", "subject_focus", "sensitive_targeting", "s2s_misuse", "new_requester",
+    "bulk_sweep",
+    "agency_spike",
+    "photo_face_match",
+    "policy_violation",
+    "policy_leak",
+    "blocked_retry",
+    "agency_substitution",
+    "subject_focus",
+    "sensitive_targeting",
+    "s2s_misuse",
+    "new_requester",
     "feed_silence",
 )
 SEVERITIES: tuple[str, ...] = ("info", "warning", "high", "critical")
@@ -44,9 +53,7 @@ class Finding:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def alert_id(self, policy_version: str) -> str:
-        material = "|".join(
-            (self.detector, policy_version, self.group_key, iso(self.window_start))
-        )
+        material = "|".join((self.detector, policy_version, self.group_key, iso(self.window_start)))
         return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 

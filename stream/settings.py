@@ -23,7 +23,6 @@ from pydantic_settings import (
 
 from stream.errors import ConfigError
 
-
 # The YAML file of the settings being built (set by load_settings; no global environment mutation).
 _CONFIG_FILE: ContextVar[str | None] = ContextVar("dmvwatch_config_file", default=None)
 
@@ -102,12 +101,20 @@ class PseudonymSettings(_Section):
 
 
 class RuntimeSettings(_Section):
-    allowed_lateness_s: float = Field(300.0, ge=0, le=86_400, description="Watermark lag behind the newest event time.")
-    max_future_skew_s: float = Field(600.0, ge=0, description="Events this far ahead of the wall clock are dead-lettered.")
-    join_window_s: float = Field(600.0, gt=0, le=3600, description="How long (event time) a response waits for its query.")
+    allowed_lateness_s: float = Field(
+        300.0, ge=0, le=86_400, description="Watermark lag behind the newest event time."
+    )
+    max_future_skew_s: float = Field(
+        600.0, ge=0, description="Events this far ahead of the wall clock are dead-lettered."
+    )
+    join_window_s: float = Field(
+        600.0, gt=0, le=3600, description="How long (event time) a response waits for its query."
+    )
     dedup_horizon_s: float = Field(3600.0, gt=0, description="Event-time horizon of redelivery dedup.")
     dedup_capacity: int = Field(2_000_000, ge=1000, description="Event ids remembered for redelivery dedup.")
-    checkpoint_interval_s: float = Field(2.0, gt=0, le=600, description="Seconds between checkpoints/commits.")
+    checkpoint_interval_s: float = Field(
+        2.0, gt=0, le=600, description="Seconds between checkpoints/commits."
+    )
     max_message_bytes: int = Field(262_144, ge=1024, description="Larger messages are dead-lettered.")
     idle_close_s: float = Field(
         30.0, gt=0, description="Wall-clock idle seconds after which event time follows the wall clock."
@@ -138,7 +145,9 @@ def _default_inhibit_rules() -> list[InhibitRule]:
 class AlertSettings(_Section):
     group_wait_s: float = Field(30.0, ge=0, description="Alertmanager-style group_wait, seconds.")
     group_interval_s: float = Field(300.0, ge=0, description="Alertmanager-style group_interval, seconds.")
-    repeat_interval_s: float = Field(14_400.0, ge=0, description="Alertmanager-style repeat_interval, seconds.")
+    repeat_interval_s: float = Field(
+        14_400.0, ge=0, description="Alertmanager-style repeat_interval, seconds."
+    )
     alertmanager_url: str | None = Field(None, description="Alertmanager base URL for delivery (None: off).")
     webhook_urls: list[str] = Field(default_factory=list, description="Generic webhook receivers.")
     webhook_secret: SecretStr = Field(
@@ -147,13 +156,16 @@ class AlertSettings(_Section):
     runbook_base_url: str = Field("docs/runbooks", description="Prefix of runbook links in alerts.")
     inhibit_rules: list[InhibitRule] = Field(
         default_factory=_default_inhibit_rules,
-        description="Inhibition rules (default: a policy_leak mutes policy_violation for the same ORI and state).",
+        description="Inhibition rules (default: a policy_leak mutes policy_violation for the same ORI "
+        "and state).",
     )
     retry_initial_s: float = Field(1.0, gt=0, description="First delivery retry delay, seconds (doubles).")
     retry_max_s: float = Field(300.0, gt=0, description="Longest delay between delivery retries, seconds.")
     delivery_timeout_s: float = Field(5.0, gt=0, le=120, description="HTTP timeout of one delivery, seconds.")
     notifier_batch: int = Field(200, ge=1, le=10_000, description="Alerts read from the stream per pass.")
-    notifier_poll_s: float = Field(1.0, gt=0, le=60, description="Notifier block/poll time per pass, seconds.")
+    notifier_poll_s: float = Field(
+        1.0, gt=0, le=60, description="Notifier block/poll time per pass, seconds."
+    )
 
 
 class MetricsSettings(_Section):

@@ -77,14 +77,31 @@ def ensure_topics(admin: AdminClient, names: list[str], partitions: int) -> None
     missing = [
         NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing
     ]
-    if not missing:
-        return
-    for future in admin.create_topics(missing).values():
-        try:
-            future.result(30)
-        except Exception as exc:  # created meanwhile by another worker
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
+    if missing:
+        for future in admin.create_topics(missing).values():
+            try:
+                future.result(30)
+            except Exception as exc:  # created meanwhile by another worker
+                if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                    raise
+    # Subscribe only once every topic has leaders: a consumer subscribing to a topic its metadata does
+    # not show yet would not see it until the next metadata refresh.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=10).topics
+        if all(_ready(topics.get(n)) for n in names):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"topics without leaders after 60 s: {names}")
+
+
+def _ready(meta: Any) -> bool:
+    return bool(
+        meta is not None
+        and meta.error is None
+        and meta.partitions
+        and all(p.leader >= 0 for p in meta.partitions.values())
+    )
 
 
 class Router:

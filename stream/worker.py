@@ -20,8 +20,8 @@ import redis
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from stream.app import Core
 from stream import failpoints
+from stream.app import Core
 from stream.checkpoint import CheckpointStore
 from stream.codec import decode_event
 from stream.errors import DecodeError, SinkUnavailable

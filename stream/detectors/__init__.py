@@ -17,9 +17,18 @@ def load_all() -> dict[str, type[Detector]]:
     import importlib
 
     for name in (
-        "bulk_sweep", "agency_spike", "photo_face_match", "policy_violation", "policy_leak",
-        "blocked_retry", "agency_substitution", "subject_focus", "sensitive_targeting", "s2s_misuse",
-        "new_requester", "feed_silence",
+        "bulk_sweep",
+        "agency_spike",
+        "photo_face_match",
+        "policy_violation",
+        "policy_leak",
+        "blocked_retry",
+        "agency_substitution",
+        "subject_focus",
+        "sensitive_targeting",
+        "s2s_misuse",
+        "new_requester",
+        "feed_silence",
     ):
         importlib.import_module(f"stream.detectors.{name}")
     return REGISTRY

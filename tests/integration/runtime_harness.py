@@ -43,17 +43,19 @@ def produce(
 
 def worker_env(bootstrap: str, redis_url: str, topic: str, group: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DMVWATCH_")}
-    env.update({
-        "DMVWATCH_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "DMVWATCH_KAFKA__INPUT_TOPICS": f'["{topic}"]',
-        "DMVWATCH_KAFKA__GROUP_ID": group,
-        "DMVWATCH_KAFKA__INTERNAL_PARTITIONS": "3",
-        "DMVWATCH_REDIS__URL": redis_url,
-        "DMVWATCH_METRICS__PORT": "0",
-        "DMVWATCH_RUNTIME__CHECKPOINT_INTERVAL_S": "0.3",
-        "DMVWATCH_RUNTIME__IDLE_CLOSE_S": "86400",  # event time must not follow the wall clock here
-        "DMVWATCH_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "DMVWATCH_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "DMVWATCH_KAFKA__INPUT_TOPICS": f'["{topic}"]',
+            "DMVWATCH_KAFKA__GROUP_ID": group,
+            "DMVWATCH_KAFKA__INTERNAL_PARTITIONS": "3",
+            "DMVWATCH_REDIS__URL": redis_url,
+            "DMVWATCH_METRICS__PORT": "0",
+            "DMVWATCH_RUNTIME__CHECKPOINT_INTERVAL_S": "0.3",
+            "DMVWATCH_RUNTIME__IDLE_CLOSE_S": "86400",  # event time must not follow the wall clock here
+            "DMVWATCH_LOG_LEVEL": "WARNING",
+        }
+    )
     env.update(extra)
     return env
 
@@ -61,7 +63,10 @@ def worker_env(bootstrap: str, redis_url: str, topic: str, group: str, **extra: 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "stream", "run", "--no-notify"],
-        cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -72,7 +77,11 @@ def topics_of(admin: AdminClient, base: str) -> dict[str, int]:
 
 
 def wait_drained(
-    bootstrap: str, client: redis.Redis, group: str, base: str, procs: list[subprocess.Popen[bytes]],
+    bootstrap: str,
+    client: redis.Redis,
+    group: str,
+    base: str,
+    procs: list[subprocess.Popen[bytes]],
     timeout_s: float = 120,
 ) -> None:
     """Until every partition's checkpoint (in Redis) has reached the end of its topic."""
@@ -107,11 +116,16 @@ def _all_caught_up(admin: AdminClient, probe: Consumer, client: redis.Redis, gro
 
 
 def stop(procs: list[subprocess.Popen[bytes]], sig: int = signal.SIGTERM) -> None:
+    """Stop workers; never leave one behind (SIGKILL after 60 s)."""
     for p in procs:
         if p.poll() is None:
             p.send_signal(sig)
     for p in procs:
-        p.wait(timeout=60)
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=10)
 
 
 def alert_ids(client: redis.Redis) -> list[str]:

@@ -15,11 +15,13 @@ from confluent_kafka import Consumer
 from tests.integration import runtime_harness as h
 from tests.integration.traffic import build
 
-SAMPLES = h.ROOT.parent / "shared" / "samples" / "events.jsonl"
+SAMPLES = h.ROOT / "tests" / "fixtures" / "samples" / "events.jsonl"  # copy of ../shared/samples
 
 
 def _dead_letters(bootstrap: str, topic: str, expected: int, timeout_s: float = 30) -> list[dict[str, str]]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"dlq-{topic}", "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"dlq-{topic}", "auto.offset.reset": "earliest"}
+    )
     consumer.subscribe([topic])
     got: list[dict[str, str]] = []
     deadline = time.monotonic() + timeout_s
@@ -32,13 +34,19 @@ def _dead_letters(bootstrap: str, topic: str, expected: int, timeout_s: float = 
 
 
 def test_shared_samples_bad_lines_reach_the_dlq_and_good_events_are_processed(
-    kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis, new_topic: Callable[..., str],
-    unique_group: str, tmp_path: Path,
+    kafka_bootstrap: str,
+    redis_url: str,
+    redis_client: redis.Redis,
+    new_topic: Callable[..., str],
+    unique_group: str,
+    tmp_path: Path,
 ) -> None:
     topic = new_topic(1)
     lines = SAMPLES.read_bytes().splitlines()
     h.produce(kafka_bootstrap, topic, lines)
-    procs = [h.start_worker(h.worker_env(kafka_bootstrap, redis_url, topic, unique_group), tmp_path / "w.log")]
+    procs = [
+        h.start_worker(h.worker_env(kafka_bootstrap, redis_url, topic, unique_group), tmp_path / "w.log")
+    ]
     try:
         h.wait_drained(kafka_bootstrap, redis_client, unique_group, topic, procs)
     finally:
@@ -57,15 +65,21 @@ def test_shared_samples_bad_lines_reach_the_dlq_and_good_events_are_processed(
 
 
 def test_replay_and_run_give_identical_alert_sets(
-    kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis, new_topic: Callable[..., str],
-    unique_group: str, tmp_path: Path,
+    kafka_bootstrap: str,
+    redis_url: str,
+    redis_client: redis.Redis,
+    new_topic: Callable[..., str],
+    unique_group: str,
+    tmp_path: Path,
 ) -> None:
     lines, _ = build(seed=11)
     expected = h.oracle(lines)
     assert len(expected) >= 10
     topic = new_topic(1)
     h.produce(kafka_bootstrap, topic, lines)
-    procs = [h.start_worker(h.worker_env(kafka_bootstrap, redis_url, topic, unique_group), tmp_path / "w.log")]
+    procs = [
+        h.start_worker(h.worker_env(kafka_bootstrap, redis_url, topic, unique_group), tmp_path / "w.log")
+    ]
     try:
         h.wait_drained(kafka_bootstrap, redis_client, unique_group, topic, procs)
     finally:
@@ -86,19 +100,31 @@ def test_replay_and_run_give_identical_alert_sets(
     ],
 )
 def test_sigkill_and_restart_ends_with_the_uninterrupted_alert_set(
-    failpoint: str, kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis,
-    new_topic: Callable[..., str], unique_group: str, tmp_path: Path,
+    failpoint: str,
+    kafka_bootstrap: str,
+    redis_url: str,
+    redis_client: redis.Redis,
+    new_topic: Callable[..., str],
+    unique_group: str,
+    tmp_path: Path,
 ) -> None:
     lines, n_bad = build(seed=23)
     expected = h.oracle(lines)
     topic = new_topic(1)
     env = h.worker_env(
-        kafka_bootstrap, redis_url, topic, unique_group, DMVWATCH_FAILPOINT=failpoint,
+        kafka_bootstrap,
+        redis_url,
+        topic,
+        unique_group,
+        DMVWATCH_FAILPOINT=failpoint,
         DMVWATCH_KAFKA__BATCH_SIZE="200",
     )
     first = h.start_worker(env, tmp_path / "w.log")
-    h.produce(kafka_bootstrap, topic, lines)
-    assert first.wait(timeout=120) == -signal.SIGKILL  # the failpoint fired mid-stream
+    try:
+        h.produce(kafka_bootstrap, topic, lines)
+        assert first.wait(timeout=120) == -signal.SIGKILL  # the failpoint fired mid-stream
+    finally:
+        h.stop([first], signal.SIGKILL)
     env.pop("DMVWATCH_FAILPOINT")
     procs = [h.start_worker(env, tmp_path / "w.log")]
     try:
@@ -113,8 +139,12 @@ def test_sigkill_and_restart_ends_with_the_uninterrupted_alert_set(
 
 
 def test_one_worker_and_three_workers_give_identical_alert_sets(
-    kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis, new_topic: Callable[..., str],
-    unique_group: str, tmp_path: Path,
+    kafka_bootstrap: str,
+    redis_url: str,
+    redis_client: redis.Redis,
+    new_topic: Callable[..., str],
+    unique_group: str,
+    tmp_path: Path,
 ) -> None:
     """Input on 3 partitions keyed by nothing, fed like a live tap (paced), repartitioned by agency.
 
@@ -129,7 +159,11 @@ def test_one_worker_and_three_workers_give_identical_alert_sets(
         group = f"{unique_group}-{n_workers}"
         redis_client.flushdb()
         env = h.worker_env(
-            kafka_bootstrap, redis_url, topic, group, DMVWATCH_KAFKA__REPARTITION="on",
+            kafka_bootstrap,
+            redis_url,
+            topic,
+            group,
+            DMVWATCH_KAFKA__REPARTITION="on",
             DMVWATCH_RUNTIME__ALLOWED_LATENESS_S="1800",
         )
         procs = [h.start_worker(env, tmp_path / f"w{n_workers}.log") for _ in range(n_workers)]
@@ -142,6 +176,8 @@ def test_one_worker_and_three_workers_give_identical_alert_sets(
         expected = h.oracle(lines, env)
         ids = h.alert_ids(redis_client)
         assert len(ids) == len(set(ids))
-        assert set(ids) == expected, f"{n_workers} workers: {h.describe_diff(set(ids), expected, redis_client)}"
+        assert set(ids) == expected, (
+            f"{n_workers} workers: {h.describe_diff(set(ids), expected, redis_client)}"
+        )
         results.append(set(ids))
     assert results[0] == results[1] and len(results[0]) >= 10

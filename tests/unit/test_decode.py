@@ -14,13 +14,20 @@ from stream.errors import DecodeError
 from stream.pseudonymize import Pseudonymizer
 from stream.records import Query
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "events.jsonl"
+# A copy of ../shared/samples/events.jsonl (CI clones may not have ../shared); kept identical below.
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples" / "events.jsonl"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "samples" / "events.jsonl"
 KEY = b"unit-test-key-0123456789"
 
 
 @pytest.fixture
 def decoder() -> Decoder:
     return Decoder(Pseudonymizer(KEY), AgencyRegistry(), max_bytes=4096, max_future_s=600)
+
+
+def test_sample_copy_matches_the_shared_contract_samples() -> None:
+    if SHARED.exists():  # beside the project in a workspace checkout
+        assert SAMPLES.read_bytes() == SHARED.read_bytes()
 
 
 def test_shared_samples_good_lines_decode_and_bad_lines_have_reasons(decoder: Decoder) -> None:
