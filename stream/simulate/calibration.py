@@ -63,6 +63,7 @@ MIX_LABELS: frozenset[str] = frozenset(m[0] for m in MIX)  # the DMV mix; IAQ/S2
 SIDE = {"IAQ": 0.0025, "FRS": 0.0005, "CPQ": 0.001}  # side streams, relative to DMV volume
 S2S_SHARE = 0.03  # [A] DMV counter look-ups, relative to DMV volume
 MSQ_SHARE = 0.05  # of logical DQ/RQ
+REPEAT_SHARE = 0.3  # [A] federal investigative look-ups that revisit a person already on a case
 # image_requested share of DQ: about 10% overall, 30-50% for federal investigative ORIs (brief 7.4)
 PHOTO_SHARE = {"patrol": 0.09, "fed_inv": 0.40, "dmv": 0.0}
 

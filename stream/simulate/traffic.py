@@ -22,6 +22,7 @@ from stream.simulate.calibration import (
     MIX,
     MSQ_SHARE,
     PHOTO_SHARE,
+    REPEAT_SHARE,
     S2S_SHARE,
     SIDE,
     WEEKEND,
@@ -30,11 +31,12 @@ from stream.simulate.calibration import (
 )
 from stream.simulate.events import EventFactory
 from stream.simulate.responses import Responder
+from stream.simulate.side import SideStreams
 
 _LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
 
-class Background:
+class Background(SideStreams):
     def __init__(
         self,
         agencies: list[SimAgency],
@@ -49,6 +51,7 @@ class Background:
         self._dest_cache: dict[tuple[str, bool], tuple[list[str], list[float]]] = {}
         self._hour_cache: dict[tuple[int, str], tuple[int, bool]] = {}
         self._s2s_dest: dict[str, list[str]] = {}
+        self._cases: dict[str, list[tuple[int, int]]] = {}  # ORI -> recent (subject, look-ups)
         self.mix_cum = cumulative([m[1] for m in MIX])
         side_total = sum(SIDE.values())
         self.side = [(k, v / (1 + side_total)) for k, v in SIDE.items()]
@@ -142,7 +145,12 @@ class Background:
             dest = rnd.choice(("CO", "NJ", "CA"))
             predicate = rnd.choice(("judicial_warrant", "court_order"))
             extra["legal_predicate"] = {"type": predicate, "reference": f"SYN-{rnd.getrandbits(24):06x}"}
-        sid = None if key == "RPQ" else rnd.getrandbits(40)
+        if key == "RPQ":
+            sid = None
+        elif agency.profile == "fed_inv":
+            sid = self.case_subject(agency, rnd)
+        else:
+            sid = rnd.getrandbits(40)
         msq = key in ("DQ", "RQ") and rnd.random() < MSQ_SHARE
         qid = self.f.query(
             ms,
@@ -179,6 +187,24 @@ class Background:
             )
             self.resp.respond(cid, cms, agency, key, st, image=image, msq=True, predicate=predicate)
 
+    def case_subject(self, agency: SimAgency, rnd: random.Random) -> int:
+        """Investigators come back to people on their cases (brief 7.4), but in background traffic
+        never 5 times: at most 3 look-ups per person for immigration enforcement, 4 for others."""
+        pool = self._cases.setdefault(agency.ori, [])
+        if pool and rnd.random() < REPEAT_SHARE:
+            i = int(rnd.random() * len(pool))
+            sid, uses = pool[i]
+            if uses + 1 >= (3 if agency.immigration_enforcement else 4):
+                pool.pop(i)
+            else:
+                pool[i] = (sid, uses + 1)
+            return sid
+        sid = rnd.getrandbits(40)
+        pool.append((sid, 1))
+        if len(pool) > 30:
+            pool.pop(0)
+        return sid
+
     def context(self, agency: SimAgency, rnd: random.Random) -> dict[str, object]:
         r = rnd.random()
         extra: dict[str, object] = {"purpose_code": "C"} if r < 0.6 and agency.category != "NJ" else {}
@@ -187,62 +213,3 @@ class Background:
         if agency.category == "FE" and r > 0.7:  # some federal front-ends fill the field with "none"
             extra["legal_predicate"] = {"type": "none", "reference": None}
         return extra
-
-    def side_query(self, ms: int, agency: SimAgency, key: str, rnd: random.Random) -> None:
-        if key == "IAQ":
-            qid = self.f.query(ms, agency, "IAQ", "nlets", "name_dob_sex", ["AX"], rnd.getrandbits(40), "IAQ")
-            self.resp.respond_iaq(qid, ms)
-            return
-        imm = agency.immigration_enforcement
-        codes, cum = self.destinations("", imm)
-        dest = codes[bisect(cum, rnd.random())]
-        face = key == "FRS"
-        qid = self.f.query(
-            ms,
-            agency,
-            key,
-            "face" if face else "nlets",
-            "face_image" if face else "name_dob_sex",
-            [dest],
-            rnd.getrandbits(40),
-            key,
-            image=True,
-        )
-        self.resp.respond(qid, ms, agency, key, dest, image=True, source="face" if face else "nlets")
-
-    def s2s(
-        self,
-        ms: int,
-        agency: SimAgency,
-        rnd: random.Random,
-        *,
-        ssn5: str | None = None,
-        app: bool = True,
-        dest: str | None = None,
-        sid: int | None = None,
-    ) -> str:
-        """A counter-driven S2S pointer look-up; 3% of applicants have no SSN (the 99999 placeholder)."""
-        if dest is None:
-            codes = self._s2s_dest.get(agency.state)
-            if codes is None:
-                codes = self._s2s_dest[agency.state] = [s for s in geo.S2S_STATES if s != agency.state]
-            dest = codes[int(rnd.random() * len(codes))]
-        ssn5 = ssn5 or ("99999" if rnd.random() < 0.03 else f"{rnd.randrange(100_000):05d}")
-        extra = {"in_person_application_id": f"APP-{agency.state}-{rnd.getrandbits(32):08x}" if app else None}
-        search_sid = rnd.getrandbits(40) if sid is None else sid
-        qid = self.f.query(
-            ms,
-            agency,
-            "S2S",
-            "s2s",
-            "ssn_last5",
-            [dest],
-            search_sid,
-            "S2S",
-            operator=agency.operators[0],
-            extra=extra,
-            ssn5=ssn5,
-        )
-        flags = ["no_ssn", "ssn_placeholder_99999"] if ssn5 == "99999" else None
-        self.resp.respond(qid, ms, agency, "S2S", dest, source="s2s", flags=flags)
-        return qid

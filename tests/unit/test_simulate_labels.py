@@ -134,3 +134,21 @@ def test_three_day_eval_file_runs_every_scenario() -> None:
 def test_scenarios_outside_the_run_are_not_labelled() -> None:
     sim = Simulation(SimConfig(seed=4, duration_s=3 * 3600, scale=0.001, scenarios=eval_specs()))
     assert {lab["scenario"] for lab in sim.labels()} == set()  # eval.yaml starts after a 6-hour warm-up
+
+
+def test_background_investigators_revisit_people_but_never_five_times(
+    run: tuple[Simulation, list[dict[str, Any]]],
+) -> None:
+    sim, events = run
+    registry = {a.ori: a for a in sim.registry}
+    scenario_oris = {lab["ori"] for lab in sim.labels()} | {lab.get("related_ori") for lab in sim.labels()}
+    looks: Counter[tuple[str, str]] = Counter()
+    for q in events:
+        ori = q.get("originating_ori", "")
+        if q["schema"] != "dmvq.query.v1" or ori in scenario_oris or q.get("parent_query_id"):
+            continue
+        if q["search"].get("subject_key"):
+            looks[(ori, q["search"]["subject_key"])] += 1
+    assert max(looks.values()) <= 4
+    assert all(n <= 3 for (ori, _), n in looks.items() if registry[ori].immigration_enforcement)
+    assert any(n >= 2 for (ori, _), n in looks.items() if registry[ori].profile == "fed_inv")
