@@ -1,7 +1,7 @@
 """State pieces and the decision rule of `bulk_sweep`, kept apart so each module stays short.
 
 `Bucket`: what one key did in one hop (distinct subjects, distinct wildcard searches, patterns).
-`PeerStats`: per peer group, a log-binned histogram of window counts per day (bounded, robust quantile).
+`PeerStats` (in `_peer_stats`): per peer group, log-binned window counts per day.
 `decide`: thresholds from the key's own history, its peers and the floors; returns a `Decision` whose
 evidence carries every number needed to re-derive it.
 """
@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from stream.detectors._peer_stats import PeerStats
 from stream.detectors._robust import SampledSet, median, stable_hash
 from stream.records import Agency
 
@@ -103,56 +104,6 @@ def _refit(s: SampledSet) -> None:
         s.members = {m for m in s.members if not m & mask}
 
 
-class PeerStats:
-    """(scale, peer group, key kind) -> {day: {log bin: windows}}: a robust high quantile of what
-    comparable keys do per window, for keys too new to have their own history."""
-
-    def __init__(self, days: int) -> None:
-        self.days = days
-        self.h: dict[str, dict[int, dict[int, int]]] = {}
-
-    @staticmethod
-    def _bin(v: int) -> int:
-        return int(4 * math.log2(1 + v))
-
-    def add(self, si: int, peer: str, kind: str, day: int, value: int) -> None:
-        hist = self.h.setdefault(f"{si}|{peer}|{kind}", {}).setdefault(day, {})
-        b = self._bin(value)
-        hist[b] = hist.get(b, 0) + 1
-
-    def quantile(self, si: int, peer: str, kind: str, day: int, q: float, min_n: int) -> float:
-        """Upper edge of the bin holding quantile q over the days before `day`; 0 when too few windows."""
-        merged: dict[int, int] = {}
-        for d, hist in self.h.get(f"{si}|{peer}|{kind}", {}).items():
-            if day - self.days <= d < day:
-                for b, c in hist.items():
-                    merged[b] = merged.get(b, 0) + c
-        total = sum(merged.values())
-        if total < min_n:
-            return 0.0
-        seen = 0
-        for b in sorted(merged):
-            seen += merged[b]
-            if seen >= q * total:
-                return math.floor(2 ** ((b + 1) / 4) - 1)
-        return 0.0  # unreachable: the loop always reaches q * total
-
-    def expire(self, day: int) -> None:
-        for days in self.h.values():
-            for d in [d for d in days if d <= day - self.days]:
-                del days[d]
-
-    def dump(self) -> list[Any]:
-        return [[k, [[d, sorted(h.items())] for d, h in days.items()]] for k, days in self.h.items()]
-
-    @classmethod
-    def load(cls, days: int, raw: list[Any]) -> PeerStats:
-        ps = cls(days)
-        for k, rows in raw:
-            ps.h[k] = {int(d): {int(b): int(c) for b, c in h} for d, h in rows}
-        return ps
-
-
 @dataclass(slots=True)
 class Decision:
     rules: list[str]
@@ -183,13 +134,24 @@ def _baseline(p: Any, hist: dict[int, list[int]], day: int, warm: bool) -> tuple
 def decide(
     p: Any, si: int, w: Bucket, hist: dict[int, list[int]], day: int, peers: PeerStats, key: str, warm: bool
 ) -> Decision | None:
+    low = p.nj_floor_mult if w.nj else 1.0
+    if (
+        w.distinct() <= p.floor_distinct[min(si, len(p.floor_distinct) - 1)] * low
+        and w.wild_distinct() <= p.floor_wildcard[min(si, len(p.floor_wildcard) - 1)] * low
+        and len(w.patterns) < p.enum_min_siblings
+    ):
+        return None  # under every floor: no threshold can be lower (the common case, kept cheap)
     basis, ref_d, ref_w, n_days = _baseline(p, hist, day, warm)
     floor_mult = (p.nj_floor_mult if w.nj else 1.0) * (
         1.0 if basis in ("own_median_daily_max", "short_history_max") else p.new_floor_mult
     )
     floor_d, floor_w = p.floor_distinct[min(si, len(p.floor_distinct) - 1)] * floor_mult, 0.0
     floor_w = p.floor_wildcard[min(si, len(p.floor_wildcard) - 1)] * floor_mult
-    peer_q = peers.quantile(si, w.peer, "u" if "/" in key else "o", day, p.peer_quantile, p.peer_min_windows)
+    peer_q = 0.0  # only keys without their own history are judged against peers
+    if basis != "own_median_daily_max":
+        peer_q = peers.quantile(
+            si, w.peer, "u" if "/" in key else "o", day, p.peer_quantile, p.peer_min_windows
+        )
     if basis == "own_median_daily_max":
         thr_d, thr_w = max(floor_d, p.k_own * ref_d), max(floor_w, p.k_own * ref_w)
     elif basis in ("short_history_max", "warmup_max_seen"):
