@@ -4,8 +4,9 @@ normal set of requesters.
 For the first `warmup_s` of event time every requester is simply learned. After that, an unseen ORI
 becomes a candidate; it is reported once its logical queries within `window_s` of its first query reach
 the larger of `min_queries` (`min_queries_federal`, default 1, for federal and immigration-enforcement
-agencies, which are also rated high) and a rarity bound: an agency unseen for the T seconds observed
-so far has a rate below about 3/T (95% bound), so the count must be one such a rare agency reaches in
+agencies, which are also rated high, as are ORIs nobody describes) and a rarity bound: an agency
+unseen for the T seconds observed so far has a rate below about 3/T (95% bound), so the count must be
+one such a rare agency reaches in
 `window_s` with probability under `false_rate` (`false_rate_federal` for federal agencies). The
 bound falls as the monitor learns longer, towards the plain minimum. ORIs neither in the registry
 nor described by the event skip the rarity bound.
@@ -135,7 +136,8 @@ class NewRequester(Detector):
         }
         return Finding(
             detector=self.kind,
-            severity="high" if federal else "warning",
+            # an ORI that neither the registry nor the switch can describe is as serious as a federal one
+            severity="high" if federal or not c.get("reg", True) else "warning",
             ori=ori,
             group_key=ori,
             window_start=start,
