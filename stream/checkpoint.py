@@ -29,7 +29,8 @@ class CheckpointStore:
         offset, state = raw[0], raw[1]
         if offset is None:
             return None, None
-        return int(offset), (orjson.loads(zlib.decompress(state)) if state else None)
+        blob = state.encode("latin-1") if isinstance(state, str) else state
+        return int(offset), (orjson.loads(zlib.decompress(blob)) if blob else None)
 
     def stage(
         self, pipe: redis.client.Pipeline, topic: str, partition: int, offset: int, state: dict[str, Any]

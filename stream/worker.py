@@ -115,9 +115,10 @@ class Worker:
     # -- partition lifecycle -----------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
-            offset, state = self._retry_redis(lambda tp=tp: self.ckpt.load(tp.topic, tp.partition))
+            offset, state = self._load_checkpoint(tp)
             role = self.topology.role(tp.topic)
-            aggregator = self.new_aggregator() if role in ("single", "agency") else None
+            # Detection tasks keep monthly aggregates (subject tasks only count their alerts there).
+            aggregator = self.new_aggregator() if role in ("single", "agency", "subject") else None
             pipeline = self._pipeline(role, aggregator)
             if state and pipeline is not None:
                 pipeline.restore(state)
@@ -129,6 +130,13 @@ class Worker:
         consumer.assign(partitions)
         if self.paused:
             consumer.pause(partitions)
+
+    def _load_checkpoint(self, tp: TopicPartition) -> tuple[int | None, dict[str, Any] | None]:
+        topic, partition = str(tp.topic), int(tp.partition)
+        result: tuple[int | None, dict[str, Any] | None] = self._retry_redis(
+            lambda: self.ckpt.load(topic, partition)
+        )
+        return result
 
     def _pipeline(self, role: str, aggregator: Any) -> Pipeline | None:
         hooks = {"on_late": self.metrics.late_event, "on_duplicate": self.metrics.duplicate}
@@ -190,11 +198,12 @@ class Worker:
         now = self.clock()
         handled = 0
         for msg in msgs:
-            if msg.error() is not None:
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    log.warning("consume error: %s", msg.error())
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consume error: %s", err)
                 continue
-            task = self.tasks.get((msg.topic(), msg.partition()))
+            task = self.tasks.get((str(msg.topic()), int(msg.partition() or 0)))
             if task is not None:
                 self._handle(task, msg, now)
                 handled += 1
@@ -208,7 +217,7 @@ class Worker:
 
     def _handle(self, task: PartitionTask, msg: Message, now: float) -> None:
         raw = msg.value() or b""
-        task.next_offset = msg.offset() + 1
+        task.next_offset = int(msg.offset() or 0) + 1
         try:
             if task.role in ("single", "route"):
                 event = self.core.decoder.decode(raw, now)
@@ -239,13 +248,14 @@ class Worker:
     def _raise(self, task: PartitionTask, findings: list[Any], now: float, appended: float) -> None:
         for f in findings:
             alert = to_alert(f, self.core.policy.version, now, self.settings.alerts.runbook_base_url)
-            task.aggregator.on_alert(alert)
+            if task.aggregator is not None:
+                task.aggregator.on_alert(alert)
             self.metrics.alert(alert.detector, alert.severity)
             self.pending.append((alert, appended))
 
     def _dead_letter(self, msg: Message, raw: bytes, exc: DecodeError) -> None:
-        headers = [
-            ("dlq.source.topic", msg.topic().encode()),
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("dlq.source.topic", str(msg.topic()).encode()),
             ("dlq.source.partition", str(msg.partition()).encode()),
             ("dlq.source.offset", str(msg.offset()).encode()),
             ("dlq.error.class", exc.reason.encode()),
@@ -334,7 +344,7 @@ class Worker:
         for task in dirty:
             task.unsaved = {}
             task.saved_offset = task.next_offset
-            offsets.append(TopicPartition(task.topic, task.partition, task.next_offset))
+            offsets.append(TopicPartition(task.topic, task.partition, int(task.next_offset or 0)))
         self.consumer.commit(offsets=offsets, asynchronous=False)
         self._report(dirty)
 
