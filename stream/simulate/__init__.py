@@ -10,14 +10,25 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from stream.simulate.engine import SimConfig, Simulation
-from stream.simulate.sink import FileSink, KafkaSink, Sink
+if TYPE_CHECKING:
+    from stream.simulate.sink import Sink
 
 __all__ = ["SimConfig", "Simulation", "bench_file", "bench_kafka"]
 
 
+def __getattr__(name: str) -> Any:  # lazy: `dmvwatch` start-up does not pay for the simulator
+    if name in ("SimConfig", "Simulation"):
+        from stream.simulate import engine
+
+        return getattr(engine, name)
+    raise AttributeError(name)
+
+
 def _bench(n_events: int, sink: Sink, seed: int) -> float:
+    from stream.simulate.engine import SimConfig, Simulation
+
     # A week at full national scale is far more than any benchmark asks for; we stop at n_events.
     sim = Simulation(SimConfig(seed=seed, duration_s=7 * 86_400, scale=1.0))
     written = 0
@@ -35,9 +46,13 @@ def _bench(n_events: int, sink: Sink, seed: int) -> float:
 
 def bench_file(n_events: int, path: str | Path, seed: int = 1) -> float:
     """Generate about n_events to a JSONL file (gzip for .gz); returns wall-clock events/s."""
+    from stream.simulate.sink import FileSink
+
     return _bench(n_events, FileSink(Path(path)), seed)
 
 
 def bench_kafka(n_events: int, bootstrap: str, topic: str, seed: int = 1) -> float:
     """Produce about n_events to Kafka (flushed before the clock stops); returns events/s."""
+    from stream.simulate.sink import KafkaSink
+
     return _bench(n_events, KafkaSink({"bootstrap.servers": bootstrap}, topic), seed)

@@ -12,18 +12,15 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from stream.errors import WatchError
-from stream.simulate.agencies import write_registry
-from stream.simulate.engine import SimConfig, Simulation
-from stream.simulate.sink import Pacer, Sink, open_sink
-from stream.simulate.spec import load_specs, parse_duration
-from stream.simulate.summary import render
+if TYPE_CHECKING:  # the simulator is imported when the command runs, not when dmvwatch starts
+    from rich.console import Console
+
+    from stream.simulate.engine import Simulation
+    from stream.simulate.sink import Pacer, Sink
 
 # Mean output events/s at scale 1 (queries, MSQ children and responses of a weekday, measured): `--rate`
 # sets the scale from it so that live traffic averages the requested rate.
@@ -85,6 +82,16 @@ def simulate(
     quiet: bool = typer.Option(False, help="No progress bar or summary."),
 ) -> None:
     """Simulate national DMV-query traffic (brief 7.4) with labelled misuse scenarios (brief 7.5)."""
+    import orjson
+    from rich.console import Console
+
+    from stream.errors import WatchError
+    from stream.simulate.agencies import write_registry
+    from stream.simulate.engine import SimConfig, Simulation
+    from stream.simulate.sink import Pacer
+    from stream.simulate.spec import load_specs, parse_duration
+    from stream.simulate.summary import render
+
     console = Console(stderr=True)
     live = rate > 0
     if not to_kafka and out is None:
@@ -134,6 +141,8 @@ def simulate(
 def _sink(
     out: Path | None, to_kafka: bool, bootstrap: str | None, topic: str | None, keys: str, seed: int
 ) -> Sink:
+    from stream.simulate.sink import open_sink
+
     if not to_kafka:
         return open_sink(out, None, None, keys, seed)
     from stream.settings import load_settings
@@ -146,6 +155,8 @@ def _sink(
 
 
 def _pump(sim: Simulation, sink: Sink, pacer: Pacer | None, console: Console | None) -> float:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     total = sim.end_ms - sim.start_ms
     t0 = time.perf_counter()
     with Progress(
