@@ -182,6 +182,8 @@ PIPELINE = [
        quantiles("dmvwatch_redis_write_duration_seconds")[1], (f"min(dmvwatch_redis_up{{{I}}})", "redis up")),
     ts("Dead letters per second by reason", "Messages sent to the dead-letter topic.", "ops",
        (f"sum by (reason) (instance:dmvwatch_dead_letters:rate5m{{{I}}})", "{{reason}}")),
+    stat("Dead-letter share, 5 min", "Share of consumed messages sent to the dead-letter topic (alert "
+         "above 1%).", "percentunit", f"max(instance:dmvwatch_dead_letter_ratio:rate5m{{{I}}})", w=12, h=8),
     ts("Duplicates, late and unmapped events per second", "Redeliveries dropped by dedup, events behind "
        "the watermark, and events outside the contract's enums.", "ops",
        (f"sum(rate(dmvwatch_duplicates_total{{{I}}}[{RI}]))", "duplicates"),
