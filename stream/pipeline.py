@@ -84,7 +84,11 @@ class Pipeline:
         self.observers = list(observers)
         self._on_late = on_late
         self._on_duplicate = on_duplicate
-        self._late_safe = [d for d in detectors if d.kind in LATE_SAFE]
+        # Only detectors that override a hook are called for it (the base hooks do nothing).
+        self._on_q = [d for d in detectors if type(d).on_query is not Detector.on_query]
+        self._on_r = [d for d in detectors if type(d).on_response is not Detector.on_response]
+        self._on_q_late = [d for d in self._on_q if d.kind in LATE_SAFE]
+        self._on_r_late = [d for d in self._on_r if d.kind in LATE_SAFE]
         self._events = SeenIds(c.dedup_horizon_s, c.dedup_capacity)
         self._families = SeenIds(c.dedup_horizon_s, c.dedup_capacity)
         self._join = ResponseJoin(c.join_window_s)
@@ -150,8 +154,10 @@ class Pipeline:
         q.first_of_logical = self._families.first(q.logical_id, q.ts)
         for obs in self.observers:
             obs.on_query(q)
-        for det in self._late_safe if late else self.detectors:
-            out.extend(det.on_query(q))
+        for det in self._on_q_late if late else self._on_q:
+            found = det.on_query(q)
+            if found:
+                out.extend(found)
         for r, joined in self._join.add_query(q):
             self._response(r, joined, late, out)
 
@@ -159,8 +165,10 @@ class Pipeline:
         leak = is_leak(self.policy, r, q)
         for obs in self.observers:
             obs.on_response(r, q, leak)
-        for det in self._late_safe if late else self.detectors:
-            out.extend(det.on_response(r, q))
+        for det in self._on_r_late if late else self._on_r:
+            found = det.on_response(r, q)
+            if found:
+                out.extend(found)
 
     def _advance(self, out: list[Finding]) -> None:
         tick = self.config.tick_s
