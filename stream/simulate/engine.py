@@ -131,6 +131,8 @@ class Simulation:
 
     def _faulted(self, ready: list[tuple[int, int, bytes]]) -> list[bytes]:
         cfg, rnd, stats = self.cfg, self._faults, self.factory.stats
+        if not (self._silences or cfg.duplicate_share or cfg.malformed_share):
+            return [line for _, _, line in ready]  # a clean tap: nothing to add or drop
         out: list[bytes] = []
         silences = self._silences
         for emit, seq, line in ready:
