@@ -124,14 +124,19 @@ def burst_finding(
     threshold = max(
         float(p.burst_floor), thr_ratio * exp, exp + p.burst_min_excess, exp + p.z_min * math.sqrt(exp)
     )
+    carried = _carried_by_few(det, key, first, h)
+    share = carried / obs if carried is not None and obs > 0 else None
+    usual = det.top_share.get(f"{key}|{n_hours}")
     if obs < threshold:
+        if share is not None:  # learn how concentrated this key's traffic normally is
+            det.top_share[f"{key}|{n_hours}"] = share if usual is None else 0.9 * usual + 0.1 * share
         return None
-    top_op, rest_threshold = (
-        _top_operator(det, key, first, h),
-        max(p.burst_floor / 2, (1 + thr_ratio) / 2 * exp),
-    )
-    if top_op is not None and obs - top_op < rest_threshold:
-        return None  # one operator carries the excess: a sweep (bulk_sweep's finding), not agency volume
+    if share is not None and carried is not None:
+        # would the burst still be there without its top contributors? A uniform rise (more work
+        # across the agency) keeps the rest high; a sweep by a few operators (or one ORI) does not
+        rest_bar = (1 + thr_ratio) / 2 * exp * (1 - usual) if usual is not None else 0.2 * obs
+        if obs - carried < rest_bar or _lopsided(det, key, first, h, obs - exp):
+            return None
     end = h + HOUR
     ongoing = det.fired_until.get(key, -1.0) > first
     det.fired_until[key] = max(end, det.fired_until.get(key, -1.0))
@@ -155,6 +160,8 @@ def burst_finding(
         "min_excess": p.burst_min_excess,
         "window_hours": n_hours,
         "profile": name,
+        "top_contributors_share": None if share is None else round(share, 4),
+        "usual_top_contributors_share": None if usual is None else round(usual, 4),
         **_top(det, key, first, h),
     }
     return _finding(
@@ -213,14 +220,36 @@ def ramp_finding(det: Any, key: str, day: int) -> Finding | None:
     return None
 
 
-def _top_operator(det: Any, key: str, first: float, last: float) -> int | None:
-    """Queries of the busiest known operator in the window (None when no operator ids are known)."""
+def _contributors(det: Any, key: str, first: float, last: float) -> dict[str, int]:
+    """Queries per operator of an ORI, or per ORI of a component, in the window."""
+    table = det.top.get(key, {}) if key.startswith("component:") else det.ops.get(key, {})
     counts: dict[str, int] = {}
-    for t, per_op in det.ops.get(key, {}).items():
+    for t, per in table.items():
         if first <= t <= last:
-            for op, n in per_op.items():
-                counts[op] = counts.get(op, 0) + n
-    return max(counts.values()) if counts else None
+            for who, n in per.items():
+                counts[who] = counts.get(who, 0) + n
+    return counts
+
+
+def _carried_by_few(det: Any, key: str, first: float, last: float) -> int | None:
+    """Queries of the busiest `concentration_top` operators of an ORI (only when it shows more than
+    that many), or of the busiest ORI of a component; None when it cannot be told."""
+    counts = _contributors(det, key, first, last)
+    top = 1 if key.startswith("component:") else det.p.concentration_top
+    if top == 0 or len(counts) <= top:
+        return None
+    return sum(sorted(counts.values(), reverse=True)[:top])
+
+
+def _lopsided(det: Any, key: str, first: float, last: float, excess: float) -> bool:
+    """Most of the excess sits with the top 1..k contributors, beyond their fair share of the window."""
+    counts = sorted(_contributors(det, key, first, last).values(), reverse=True)
+    total, n, carried = sum(counts), len(counts), 0
+    for k, c in enumerate(counts[: max(1, det.p.concentration_top)], 1):
+        carried += c
+        if carried - total * k / n >= 0.6 * excess:
+            return True
+    return False
 
 
 def _top(det: Any, key: str, first: float, last: float) -> dict[str, Any]:

@@ -57,6 +57,9 @@ class AgencySpikeParams(Params):
     history_days: int = Field(120, ge=30, le=400, description="Daily totals kept per key.")
     profile_half_life_days: float = Field(14.0, gt=0)
     components: bool = Field(True, description="Also watch each federal component across its ORIs.")
+    concentration_top: int = Field(
+        4, ge=0, description="A burst carried by this many operators (or one ORI of a component) is a sweep."
+    )
 
 
 @register
@@ -77,6 +80,7 @@ class AgencySpike(Detector):
         self.ops: dict[str, dict[float, dict[str, int]]] = {}  # ORI -> hour -> operator -> n
         self.rings: dict[str, DailyRing] = {}
         self.ratios: dict[str, dict[int, float]] = {}
+        self.top_share: dict[str, float] = {}  # key|hours -> usual share of the top contributors
         self.pop: dict[str, dict[int, dict[int, int]]] = {}  # window hours -> day -> ratio bin -> n
         self.profiles: dict[str, Profile] = {}
         self.fired_until: dict[str, float] = {}
@@ -86,8 +90,8 @@ class AgencySpike(Detector):
 
     # -- events -------------------------------------------------------------------------------
     def on_query(self, q: Query) -> Iterable[Finding]:
-        if not q.first_of_logical or (self.cursor is not None and q.ts < self.cursor):
-            return ()
+        if not q.first_of_logical or q.source == "s2s" or (self.cursor is not None and q.ts < self.cursor):
+            return ()  # S2S pointer volume of DMVs is s2s_misuse's; late events never reopen hours
         hour, day = float(int(q.ts // HOUR) * HOUR), int(q.ts // DAY)
         if self.cursor is None:
             self.cursor = hour
@@ -188,6 +192,7 @@ class AgencySpike(Detector):
             table.pop(key, None)
         for n_hours, _ in self.p.burst_windows:
             self.ratios.pop(f"{key}|{n_hours}", None)
+            self.top_share.pop(f"{key}|{n_hours}", None)
         if key not in self.hours and key not in self.days:
             self.meta.pop(key, None)
 
@@ -210,6 +215,7 @@ class AgencySpike(Detector):
             "profiles": {k: p.dump() for k, p in self.profiles.items()},
             "pop": {k: [[d, sorted(h.items())] for d, h in v.items()] for k, v in self.pop.items()},
             "fired_until": self.fired_until,
+            "top_share": self.top_share,
             "ramp_last": self.ramp_last,
         }
 
@@ -231,6 +237,7 @@ class AgencySpike(Detector):
             k: {int(d): {int(b): int(c) for b, c in h} for d, h in v} for k, v in state.get("pop", {}).items()
         }
         self.ramp_last = {k: int(v) for k, v in state.get("ramp_last", {}).items()}
+        self.top_share = {k: float(v) for k, v in state.get("top_share", {}).items()}
 
     def state_size(self) -> int:
         return len(self.meta)

@@ -28,6 +28,20 @@ from stream.records import Query
 
 WILDCARD_MODES = frozenset({"name_only", "owner_name", "partial_plate"})
 WILDCARD_KEYS = frozenset({"DNQ", "RNQ", "RPQ"})
+# S2S pointer look-ups (s2s_misuse), face searches and photo pulls (photo_face_match) have detectors
+# of their own; counting them here would report one harvest twice under two names
+OTHER_DOMAINS = frozenset({"s2s", "face"})
+OTHER_KEYS = frozenset({"S2S", "FRS", "CPQ"})
+
+
+def counted(q: Query) -> bool:
+    """A logical, text-based DMV look-up (the kind a sweep is made of)."""
+    return (
+        q.first_of_logical
+        and q.source not in OTHER_DOMAINS
+        and q.message_key not in OTHER_KEYS
+        and not q.image_requested
+    )
 
 
 class BulkSweepParams(Params):
@@ -73,8 +87,8 @@ class BulkSweep(Detector):
 
     # -- events -------------------------------------------------------------------------------
     def on_query(self, q: Query) -> Iterable[Finding]:
-        if not q.first_of_logical or q.ts < self.wm:
-            return ()  # children of a counted query; late events (the pipeline filters them too)
+        if not counted(q) or q.ts < self.wm:
+            return ()  # children of a counted query, other domains; late events (the pipeline filters them)
         self.first_ts = q.ts if self.first_ts is None else min(self.first_ts, q.ts)
         wild = q.search_mode in WILDCARD_MODES or q.message_key in WILDCARD_KEYS
         item = q.subject_key or (f"p:{q.pattern}" if q.pattern else None)

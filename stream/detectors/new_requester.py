@@ -38,6 +38,11 @@ class NewRequesterParams(Params):
     window_s: float = Field(86400.0, gt=0, description="The queries must come within this of the first.")
     false_rate: float = Field(1e-6, gt=0, lt=1, description="Tolerated chance that a rare agency fires.")
     false_rate_federal: float = Field(1e-3, gt=0, lt=1, description="Same, federal (weighted up).")
+    report_described_local: bool = Field(
+        False,
+        description="Also report non-federal ORIs that the registry or the switch describes (rare local "
+        "agencies are expected requesters; their sweeps are bulk_sweep's).",
+    )
     max_known: int = Field(1_000_000, ge=1000, description="Cap on the known-ORI set.")
 
 
@@ -92,13 +97,16 @@ class NewRequester(Detector):
             horizon = min(first + self.p.window_s, watermark)
             n = sum(v for h, v in c["hours"].items() if float(h) + HOUR <= horizon)
             need = self.required(c)
-            if n >= need:
+            if n >= need and self._reportable(c):
                 out.append(self._finding(ori, c, n, need, float(int(first // HOUR) * HOUR), horizon))
             elif watermark < first + self.p.window_s + HOUR:
                 continue  # still counting
             del self.cand[ori]
             self._learn(ori)
         return out
+
+    def _reportable(self, c: dict[str, Any]) -> bool:
+        return bool(c["fed"] or c["imm"] or not c.get("reg", True) or self.p.report_described_local)
 
     def rarity_rate(self, c: dict[str, Any]) -> float:
         """Expected queries in `window_s` of an agency at the 95% upper rate bound after T quiet seconds."""

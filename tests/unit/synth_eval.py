@@ -241,3 +241,37 @@ def steps_for(
         wm += 10 * tick
         out.append(("wm", wm))
     return out
+
+
+def score_replay(
+    alerts_path: str, labels_path: str, kinds: tuple[str, ...] = tuple(k.kind for k in KINDS)
+) -> None:
+    """Score `dmvwatch replay --alerts-out` against `dmvwatch simulate --labels-out` for our kinds."""
+    import json
+    from datetime import datetime
+
+    def ts(text: str) -> float:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+    labels = [json.loads(line) for line in open(labels_path)]
+    alerts = [a for a in map(json.loads, open(alerts_path)) if a["detector"] in kinds]
+    for lb in labels:
+        if lb["detector"] in kinds:
+            hits = [a for a in alerts if _matches(a, lb, ts)]
+            print(
+                f"{'FOUND' if hits else 'MISSED'} {lb['scenario']} {lb['detector']} {lb.get('ori')} {lb['start']}"
+            )
+    for a in alerts:
+        if not any(_matches(a, lb, ts) for lb in labels):
+            print(
+                "UNMATCHED", a["detector"], a["group_key"], a["window_start"], json.dumps(a["evidence"])[:300]
+            )
+
+
+def _matches(a: dict, lb: dict, ts: Callable[[str], float]) -> bool:
+    return (
+        a["detector"] == lb["detector"]
+        and (not lb.get("ori") or a["ori"] == lb["ori"])
+        and ts(a["window_start"]) <= ts(lb["end"]) + HOUR
+        and ts(a["window_end"]) >= ts(lb["start"]) - HOUR
+    )

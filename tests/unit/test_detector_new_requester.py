@@ -35,16 +35,19 @@ def run(events: list[Query], **params: object) -> list:
     return flat(drive(build(NewRequester, **params), steps_for(sorted(events, key=lambda q: q.ts))))
 
 
-# |-- warm-up 24 h: everyone learned --|-- day 1..3 --------------------------------------|
-#   NEWPD0001 queries at 02:00 (learned)        NEWPD0002: 40 queries at day 2 10:00 -> fires
-#                                               NEWPD0003: 2 queries (rare, below the bar) -> quiet
-def test_new_local_agency_after_warmup() -> None:
+# |-- warm-up 24 h: everyone learned --|-- day 1..3 --------------------------------------------|
+#   NEWPD0001 at 02:00 (learned)   NEWPD0002 (in no registry): 40 queries at day 2 10:00 -> fires
+#                                  NEWPD0003 (in no registry): 2 queries (below the bar) -> quiet
+#                                  LOCAL0004 (a described local PD): 40 queries -> quiet by default
+def test_new_unlisted_agency_after_warmup() -> None:
     events = background(4) + newcomer(make_agency(ori="NEWPD0001"), T0 + 2 * H, 10)
-    events += newcomer(make_agency(ori="NEWPD0002"), T0 + 2 * D + 10 * H, 40)
-    events += newcomer(make_agency(ori="NEWPD0003"), T0 + 2 * D + 10 * H, 2)
+    events += newcomer(make_agency(ori="NEWPD0002", known=False), T0 + 2 * D + 10 * H, 40)
+    events += newcomer(make_agency(ori="NEWPD0003", known=False), T0 + 2 * D + 10 * H, 2)
+    events += newcomer(make_agency(ori="LOCAL0004"), T0 + 2 * D + 10 * H, 40)
     found = run(events)
-    assert [(f.ori, f.severity) for f in found] == [("NEWPD0002", "warning")]
+    assert [(f.ori, f.severity) for f in found] == [("NEWPD0002", "high")]
     assert found[0].window_start == T0 + 2 * D + 10 * H
+    assert [f.ori for f in run(events, report_described_local=True)] == ["LOCAL0004", "NEWPD0002"]
 
 
 def test_federal_newcomer_is_high_and_needs_fewer_queries_as_the_monitor_learns() -> None:
@@ -83,7 +86,7 @@ def test_everything_is_learned_during_warmup() -> None:
 def _mixed() -> list[Query]:
     return (
         background(3)
-        + newcomer(make_agency(ori="NEWPD0002"), T0 + 2 * D + 10 * H, 40)
+        + newcomer(make_agency(ori="NEWPD0002", known=False), T0 + 2 * D + 10 * H, 40)
         + newcomer(ice_agency("XXSYN0077"), T0 + 2 * D + 15 * H, 30)
     )
 
@@ -118,5 +121,6 @@ def test_findings_are_rederivable_from_evidence() -> None:
         while tail >= ev["false_rate"]:
             tail, n, term = tail - term, n + 1, term * lam / (n + 1)
         floor = det.p.min_queries_federal if ev["federal"] else det.p.min_queries
-        assert ev["threshold"] == max(floor, n)
+        described = ev["described_by_registry_or_event"]
+        assert ev["threshold"] == (max(floor, n) if described else floor)
     assert det.state_size() == len(det.known) and "NEWPD0002" in det.known
