@@ -65,11 +65,13 @@ def run(
         metrics.serve(settings.metrics.host, settings.metrics.port)
     client = connect(settings.redis, decode_responses=False)
     prefix = settings.redis.key_prefix
+    store = AlertStore(client, prefix=prefix, stream_maxlen=settings.redis.alert_stream_maxlen)
+    metrics.watch_open_alerts(store.open_count)
     worker = Worker(
         core,
         client,
         metrics,
-        AlertStore(client, prefix=prefix, stream_maxlen=settings.redis.alert_stream_maxlen),
+        store,
         AggregateStore(client, prefix=prefix),
         MonthlyAggregator,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from stream import failpoints
@@ -83,6 +83,7 @@ class Worker:
         self.paused = False
         self._last_ckpt = clock()
         self._retry_at = 0.0
+        self._uncommitted: dict[tuple[str, int], TopicPartition] = {}
         base = s.kafka.client_config()
         self.consumer = Consumer(
             {
@@ -158,10 +159,12 @@ class Worker:
             log.warning("revoked while Redis is down: the next owner resumes from the last checkpoint")
         for tp in partitions:
             self.tasks.pop((tp.topic, tp.partition), None)
+            self.metrics.drop_partition(tp.topic, tp.partition)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             self.tasks.pop((tp.topic, tp.partition), None)
+            self.metrics.drop_partition(tp.topic, tp.partition)
 
     def _retry_redis(self, fn: Callable[[], Any]) -> Any:
         delay = 0.2
@@ -323,12 +326,17 @@ class Worker:
 
     def _checkpoint(self) -> None:
         self._last_ckpt = self.clock()
+        self._report(list(self.tasks.values()))  # lag of every assigned partition, stuck ones too
         dirty = [
             t for t in self.tasks.values() if t.next_offset is not None and t.next_offset != t.saved_offset
         ]
         if not dirty:
+            self._commit([])  # a commit that failed earlier (broker restart) is retried here
             return
-        self.producer.flush(30)  # dead letters durable before their offsets are committed
+        if self.producer.flush(30):
+            # Broker unreachable: dead letters not durable yet, so their offsets are not saved either.
+            log.warning("producer not flushed (Kafka unreachable): checkpoint postponed")
+            return
         started = time.perf_counter()
         pipe = self.redis.pipeline(transaction=True)
         for task in dirty:
@@ -345,17 +353,35 @@ class Worker:
             task.unsaved = {}
             task.saved_offset = task.next_offset
             offsets.append(TopicPartition(task.topic, task.partition, int(task.next_offset or 0)))
-        self.consumer.commit(offsets=offsets, asynchronous=False)
+        self._commit(offsets)
         self._report(dirty)
+
+    def _commit(self, offsets: list[TopicPartition]) -> None:
+        for tp in offsets:
+            self._uncommitted[(tp.topic, tp.partition)] = tp
+        owned = [tp for key, tp in self._uncommitted.items() if key in self.tasks]
+        if not owned:
+            return
+        try:
+            self.consumer.commit(offsets=owned, asynchronous=False)
+        except KafkaException as exc:
+            # Redis holds the checkpoint partitions resume from; the Kafka commit (lag monitoring) of
+            # what is already saved can wait for the broker, e.g. while it restarts.
+            log.warning("offset commit failed (%s): retried at the next checkpoint", exc.args[0].name())
+            return
+        self._uncommitted.clear()
 
     def _report(self, tasks: list[PartitionTask]) -> None:
         now = self.clock()
         for task in tasks:
             try:
+                # cached: the high watermark of the last fetch response, no broker round trip
                 _, high = self.consumer.get_watermark_offsets(
-                    TopicPartition(task.topic, task.partition), timeout=1.0, cached=False
+                    TopicPartition(task.topic, task.partition), cached=True
                 )
             except Exception:  # lag is best-effort telemetry; never fail a checkpoint on it
+                continue
+            if high < 0:  # nothing fetched yet
                 continue
             lag = max(0, high - (task.next_offset or 0))
             self.metrics.set_partition(task.topic, task.partition, lag, task.last_event_wall or now)
