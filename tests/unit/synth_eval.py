@@ -253,14 +253,15 @@ def score_replay(
     def ts(text: str) -> float:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
-    labels = [json.loads(line) for line in open(labels_path)]
-    alerts = [a for a in map(json.loads, open(alerts_path)) if a["detector"] in kinds]
+    with open(labels_path) as fh:
+        labels = [json.loads(line) for line in fh]
+    with open(alerts_path) as fh:
+        alerts = [a for a in map(json.loads, fh) if a["detector"] in kinds]
     for lb in labels:
         if lb["detector"] in kinds:
             hits = [a for a in alerts if _matches(a, lb, ts)]
-            print(
-                f"{'FOUND' if hits else 'MISSED'} {lb['scenario']} {lb['detector']} {lb.get('ori')} {lb['start']}"
-            )
+            verdict = "FOUND" if hits else "MISSED"
+            print(f"{verdict} {lb['scenario']} {lb['detector']} {lb.get('ori')} {lb['start']}")
     for a in alerts:
         if not any(_matches(a, lb, ts) for lb in labels):
             print(
