@@ -28,7 +28,7 @@ class SensitiveState:
     def __init__(self, p: Any) -> None:
         self.p = p
         self.s2s: dict[str, dict[str, list[Any]]] = {}  # day -> ori -> [n, k, home]
-        self.records: dict[str, dict[str, dict[str, list[int]]]] = {}  # day -> ori -> state -> [n, k]
+        self.records: dict[str, dict[str, dict[str, list[float]]]] = {}  # day -> ori -> state -> [n, k]
         self.s2s_pool: dict[str, list[float]] = {}  # home state or "*" -> decayed [n, k]
         self.record_pool: dict[str, list[float]] = {}  # responding state or "*" -> decayed [n, k]
         self.own: dict[str, list[float]] = {}  # ori -> decayed S2S [n, k]
@@ -100,7 +100,8 @@ class SensitiveState:
             pooled = self._others(self.record_pool, tot, state, row)
             rate = pooled[1] / pooled[0] if pooled[0] >= self.p.min_pool else fallback
             expected += row[0] * max(rate, self.p.rate_floor)
-        return own_all[0], own_all[1], expected, {s: list(v) for s, v in sorted(mine.items())}
+        by_state = {s: [int(v[0]), int(v[1])] for s, v in sorted(mine.items())}
+        return int(own_all[0]), int(own_all[1]), expected, by_state
 
     def close_day(self, day: float, flagged: set[str]) -> None:
         """Fold the day into the decayed pools and own histories; drop days that are done."""
