@@ -63,6 +63,7 @@ class EventFactory:
         self._seq = 0
         self._minute_cache: dict[int, str] = {}
         self._second_cache: dict[int, str] = {}
+        self._agency_json: dict[str, str] = {}
         self.silences: list[tuple[int, int]] = []  # feed_silence windows (ms): nothing is tapped
 
     def ts(self, ms: int) -> str:
@@ -119,43 +120,50 @@ class EventFactory:
         if qid is None:
             self._n += 1
             qid = f"q{self.tag}{self._n:x}"
-        search: dict[str, Any] = {"mode": mode}
-        if ssn5 is not None:
-            search["ssn_last5"] = ssn5
-        if sid is not None:
-            if self.clear_text_share and self.clear_rnd.random() < self.clear_text_share:
-                p = person(sid, dests[0][:2])
-                field = "plate" if mode in ("plate", "owner_name") else "oln" if mode == "oln" else "name"
-                if field == "name":
-                    search["name"], search["dob"] = p["name"], p["dob"]
+        # Like responses, queries are written with f-strings; only the variable parts (clear text,
+        # extras, enrichment) go through orjson. Byte-identical to serializing the whole dict.
+        clear = sid is not None and self.clear_text_share and self.clear_rnd.random() < self.clear_text_share
+        if sid is not None and not clear and ssn5 is None and pattern is None:
+            search_json = (
+                f'{{"mode":"{mode}","subject_key":"s-{(sid * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFF:012x}"}}'
+            )
+        else:
+            search: dict[str, Any] = {"mode": mode}
+            if ssn5 is not None:
+                search["ssn_last5"] = ssn5
+            if sid is not None:
+                if clear:
+                    p = person(sid, dests[0][:2])
+                    field = "plate" if mode in ("plate", "owner_name") else "oln" if mode == "oln" else "name"
+                    if field == "name":
+                        search["name"], search["dob"] = p["name"], p["dob"]
+                    else:
+                        search[field] = p[field]
+                    if self.clear_rnd.random() < 0.5:  # half the raw taps also carry the upstream hash
+                        search["subject_key"] = subject_key(sid)
                 else:
-                    search[field] = p[field]
-                if self.clear_rnd.random() < 0.5:  # half the raw taps also carry the upstream hash
                     search["subject_key"] = subject_key(sid)
-            else:  # inlined subject_key(): this is the hot path
-                search["subject_key"] = f"s-{(sid * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFF:012x}"
-        if pattern is not None:
-            search["pattern"] = pattern
-        ev: dict[str, Any] = {
-            "schema": "dmvq.query.v1",
-            "event_id": qid,
-            "ts": self.ts(ms),
-            "origin_tz": agency.tz,
-            "source": source,
-            "message_key": key,
-            "originating_ori": agency.ori,
-            "operator_id": operator,
-            "destinations": dests,
-            "search": search,
-            "image_requested": image,
-        }
+            if pattern is not None:
+                search["pattern"] = pattern
+            search_json = orjson.dumps(search).decode()
+        op_json = "null" if operator is None else f'"{operator}"'
+        dests_json = dests[0] if len(dests) == 1 else '","'.join(dests)
+        line = (
+            f'{{"schema":"dmvq.query.v1","event_id":"{qid}","ts":"{self.ts(ms)}","origin_tz":"{agency.tz}",'
+            f'"source":"{source}","message_key":"{key}","originating_ori":"{agency.ori}",'
+            f'"operator_id":{op_json},"destinations":["{dests_json}"],'
+            f'"search":{search_json},"image_requested":{"true" if image else "false"}'
+        )
         if self.enrich:
-            ev["agency"] = agency.enrichment
+            enrichment = self._agency_json.get(agency.ori)
+            if enrichment is None:
+                enrichment = self._agency_json[agency.ori] = orjson.dumps(agency.enrichment).decode()
+            line += ',"agency":' + enrichment
         if parent is not None:
-            ev["parent_query_id"] = parent
+            line += f',"parent_query_id":"{parent}"'
         if extra:
-            ev.update(extra)
-        if not self.push(ms, ev):
+            line += "," + orjson.dumps(extra).decode()[1:-1]
+        if not self.emit(ms, (line + "}").encode()):
             return qid
         st = self.stats
         st.queries += 1
