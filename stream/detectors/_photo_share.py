@@ -22,7 +22,7 @@ _HOUR = 3600.0
 _DAY = 86400.0
 PHOTO_KEYS = frozenset({"DQ", "DQG", "KQ", "CPQ"})
 _MIN_PEERS = 5
-_KEYS = ("hours", "days", "history", "groups", "flagged_days", "quiet_until")
+_KEYS = ("hours", "days", "history", "groups", "flagged_days", "quiet_until", "peers")
 
 
 def photo_request(q: Query) -> bool:

@@ -39,6 +39,7 @@ class PhotoFaceMatchParams(Params):
     min_odds_ratio: float = Field(3.0, gt=1, description="Share odds over peers and own history.")
     warmup_odds_ratio: float = Field(5.0, gt=1, description="Share odds over peers without history.")
     peer_z: float = Field(3.5, gt=0, description="Robust z (logit scale) over the peer group.")
+    peer_refresh_hours: int = Field(3, ge=1, le=24, description="Peer statistics recomputed this often.")
     min_history: float = Field(30.0, ge=1, description="Weighted own queries before history counts.")
     history_decay: float = Field(0.85, gt=0, lt=1, description="Daily decay of own history.")
     cooldown_hours: float = Field(48.0, ge=1, description="Quiet time after a photo-share finding.")
@@ -132,7 +133,8 @@ class PhotoFaceMatch(Detector):
             oris: set[str] = set()
             for bucket in [b for b in self.dirty if b < boundary]:
                 oris |= self.dirty.pop(bucket)
-            self.share.refresh_peers(boundary)
+            if boundary % (self.p.peer_refresh_hours * _HOUR) == 0 or not self.share.peers:
+                self.share.refresh_peers(boundary)  # peers move slowly; all ORIs are scanned
             for ori in sorted(oris):
                 for evidence in (self.share.test(ori, boundary), self.face.test(ori, boundary)):
                     if evidence is not None:
