@@ -44,7 +44,11 @@ def daily_levels(det: Any, key: str, today: int) -> tuple[float, float, int] | N
     we = [v for i, v in enumerate(vals) if _is_weekend(lo + i)]
     recent = median([float(v) for v in vals[-3:]])
     level_wd = max(trimmed_mean(wd or we), recent)
-    level_we = trimmed_mean(we) if len(we) >= 2 else level_wd
+    if len(we) >= 2:
+        level_we = trimmed_mean(we)
+    else:  # no weekend seen yet: the brief's prior (federal investigators ~0.4x, patrol ~0.9x)
+        name = det.meta[key][0].removeprefix("component:")
+        level_we = level_wd * det.p.weekend_prior.get(name, det.p.weekend_prior.get("default", 1.0))
     return level_wd, level_we, len(vals)
 
 

@@ -44,6 +44,18 @@ class AgencySpikeParams(Params):
     pop_margin: float = Field(1.15, ge=1, description="Times that quantile is also a minimum ratio.")
     pop_min_samples: int = Field(1000, ge=1, description="Windows needed before bursts are judged.")
     pop_min_expected: float = Field(10.0, ge=0, description="Only windows expecting this many count.")
+    weekend_prior: dict[str, float] = Field(
+        {
+            "ICE-ERO": 0.4,
+            "HSI": 0.4,
+            "FBI": 0.4,
+            "DEA": 0.4,
+            "USMS": 0.4,
+            "other_federal": 0.6,
+            "default": 0.9,
+        },
+        description="Weekend level / weekday level by peer group until two weekend days are seen.",
+    )
     baseline_days: int = Field(28, ge=7, description="Days behind the daily level of the burst rule.")
     min_history_days: int = Field(1, ge=1, description="Own full days needed before any finding.")
     ramp_horizons: list[tuple[int, int, float]] = Field(
