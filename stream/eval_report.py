@@ -88,7 +88,8 @@ def markdown(result: EvalResult) -> str:
     lines = [
         f"Run: seeds {seeds}; {cfg.duration_s / 86400:g} simulated days per seed from "
         f"{cfg.start:%Y-%m-%d} (a Thursday); scale {cfg.scale:g} ({cfg.agencies:,} agencies); scenarios "
-        f"{', '.join(str(p) for p in cfg.scenarios)}; slack {cfg.slack_s:g} s; policy {cfg.policy}.",
+        f"{', '.join(str(p) for p in cfg.scenarios)}; slack {cfg.slack_s:g} s; policy {cfg.policy}; tree "
+        f"`{result.revision}`.",
         f"Events replayed: {result.events:,} of which benign {result.benign:,} "
         f"({result.benign / max(1, len(runs)):,.0f} per seed-week); wall {result.wall_s:.0f} s, CPU "
         f"{sum(r.cpu_s for r in runs):.0f} s.",

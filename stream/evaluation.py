@@ -60,6 +60,7 @@ class EvalResult:
     runs: list[SeedRun] = field(default_factory=list)
     score: Score = field(default_factory=Score)
     wall_s: float = 0.0
+    revision: str = ""  # the detectors under test are those of this tree
 
     @property
     def benign(self) -> int:
@@ -123,7 +124,7 @@ def run_seed(cfg: EvalConfig, seed: int) -> SeedRun:
 
 
 def evaluate(cfg: EvalConfig, jobs: int = 2, on_seed: Any = None) -> EvalResult:
-    result = EvalResult(cfg)
+    result = EvalResult(cfg, revision=_revision())
     t0 = time.perf_counter()
     if jobs <= 1 or len(cfg.seeds) == 1:
         runs = (run_seed(cfg, s) for s in cfg.seeds)
@@ -135,6 +136,19 @@ def evaluate(cfg: EvalConfig, jobs: int = 2, on_seed: Any = None) -> EvalResult:
                 _collect(result, run, on_seed)
     result.wall_s = time.perf_counter() - t0
     return result
+
+
+def _revision() -> str:
+    """`git describe` of the tree (with -dirty: uncommitted detector edits change the figures)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
 
 
 def _collect(result: EvalResult, run: SeedRun, on_seed: Any) -> None:
