@@ -17,6 +17,10 @@ Counter keys are `|`-separated fields; the first field names the family (docs/ex
     pr|<ori>|<component>|<state>               responses that returned a photo
     al|<detector>|<severity>|<status>          alerts raised (status when raised)
     ak|<detector>|n   ak|<detector>|s          acknowledged alerts: count, and sum of seconds to ack
+    s|<metric>                                 month totals for the trend, so a report over 12 months
+                                               need not read 12 full months: events (queries +
+                                               responses), logical_queries, immigration_requests,
+                                               blocked, answered_despite_policy, alerts_raised
 
 `component` is the federal component or `none`; `dest` is a 2-letter code (`NL`, `AX` included) or the
 first two letters of a 9-character destination ORI. An unmatched response counts under ori `UNKNOWN`.
@@ -29,7 +33,7 @@ from collections import OrderedDict, defaultdict
 from datetime import UTC, datetime
 
 from stream.findings import Alert
-from stream.records import ANSWERED_OUTCOMES, Query, Response
+from stream.records import ANSWERED_OUTCOMES, IMMIGRATION_COMPONENTS, Query, Response
 
 OUTCOME_CLASSES: tuple[str, ...] = (
     "answered",
@@ -119,8 +123,14 @@ class MonthlyAggregator:
         face = is_face_search(q)
         if q.first_of_logical:
             c[f"l|{ori}|{comp}|{mk}|{int(q.image_requested)}|{int(face)}"] += 1
+        c["s|events"] += 1
+        if q.first_of_logical:
+            c["s|logical_queries"] += 1
+        immigration = q.agency.immigration_enforcement or q.agency.component in IMMIGRATION_COMPONENTS
         for d in dict.fromkeys(_dest(d) for d in q.destinations):
             c[f"q|{ori}|{comp}|{d}|{mk}"] += 1
+            if immigration and d != "NL":
+                c["s|immigration_requests"] += 1
             if q.image_requested:
                 c[f"p|{ori}|{comp}|{d}"] += 1
             if face:
@@ -133,7 +143,11 @@ class MonthlyAggregator:
         else:
             ori, comp = _field(q.ori, UNKNOWN_ORI), _field(q.agency.component, NO_COMPONENT)
         state = _field(r.responding_state, "??")
-        c[f"o|{ori}|{comp}|{state}|{outcome_class(r.outcome, leak)}"] += 1
+        cls = outcome_class(r.outcome, leak)
+        c[f"o|{ori}|{comp}|{state}|{cls}"] += 1
+        c["s|events"] += 1
+        if cls in ("blocked", "answered_despite_policy"):
+            c[f"s|{cls}"] += 1
         if r.photo_returned:
             c[f"pr|{ori}|{comp}|{state}"] += 1
 
@@ -146,6 +160,7 @@ class MonthlyAggregator:
             self._alerts_seen.popitem(last=False)
         month = month_of_iso(alert.window_start)
         self._pending[month][f"al|{_field(alert.detector, 'unknown')}|{alert.severity}|{alert.status}"] += 1
+        self._pending[month]["s|alerts_raised"] += 1
 
     def on_ack(self, alert_id: str, detector: str, month: str, seconds_to_ack: float) -> None:
         """An alert was acknowledged; `month` is the alert's month (of its window start)."""

@@ -7,13 +7,16 @@ Counters come from Redis (settings `redis`) or from a file (`--from-file`, as wr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stream.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stream.export.store import AggregateStore
 
 console = Console(stderr=True)
 export_app = typer.Typer(help="Monthly oversight exports (CSV, JSON, HTML) with a signed manifest.")
@@ -30,7 +33,7 @@ def _settings(config: Path | None):  # type: ignore[no-untyped-def]
         raise typer.Exit(2) from None
 
 
-def _load(from_file: Path | None, config: Path | None) -> dict[str, dict[str, int]]:
+def _load(from_file: Path | None, config: Path | None, month: str) -> dict[str, dict[str, int]]:
     from stream.export.store import AggregateStore, load_json
 
     if from_file is not None:
@@ -43,7 +46,20 @@ def _load(from_file: Path | None, config: Path | None) -> dict[str, dict[str, in
 
     settings = _settings(config)
     store = AggregateStore(connect(settings.redis), prefix=settings.redis.key_prefix)
-    return store.read_all()
+    return read_for_export(store, month)
+
+
+def read_for_export(store: AggregateStore, month: str) -> dict[str, dict[str, int]]:
+    """The month in full; earlier months (the trend) only by their `s|` totals when they have them."""
+    from stream.export.summary import TREND_METRICS
+    from stream.export.writer import TREND_MONTHS
+
+    totals = ["s|events", *(f"s|{k}" for k in TREND_METRICS)]
+    out = {month: store.read(month)}
+    for m in [m for m in store.months() if m < month][-(TREND_MONTHS - 1) :]:
+        found = store.read_fields(m, totals)
+        out[m] = found if "s|events" in found else store.read(m)
+    return out
 
 
 @export_app.callback(invoke_without_command=True)
@@ -79,7 +95,7 @@ def export(
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=quiet) as bar:
         job = bar.add_task("export: load", total=len(_STEPS))
-        months = _load(from_file, config)
+        months = _load(from_file, config, month)
         bar.advance(job)
 
         def step(name: str) -> None:
@@ -91,7 +107,7 @@ def export(
             console.print(f"[red]cannot export[/red] {exc}")
             raise typer.Exit(2) from None
         bar.update(job, completed=len(_STEPS))
-    if month not in months:
+    if not months.get(month):
         console.print(f"[yellow]no counters stored for {month}: the export shows zeros[/yellow]")
     console.print(f"wrote {len(result.files)} files + manifest.json to {result.out_dir}")
 

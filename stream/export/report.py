@@ -14,6 +14,7 @@ from html import escape
 
 from stream.export import charts
 from stream.export.report_text import CSS, HEADLINES, METHOD
+from stream.export.summary import TREND_METRICS
 from stream.export.tables import Cell, Table, suppress
 
 _OUTCOMES = ("answered", "blocked", "answered_despite_policy", "not_on_file", "other")
@@ -165,13 +166,7 @@ class _Report:
         )
 
     def trend(self, month: str, trend: Sequence[tuple[str, dict[str, int]]]) -> str:
-        keys = (
-            "logical_queries",
-            "immigration_requests",
-            "blocked",
-            "answered_despite_policy",
-            "alerts_raised",
-        )
+        keys = TREND_METRICS
         rows: list[tuple[Cell, ...]] = [(m, *(f.get(k, 0) for k in keys)) for m, f in trend]
         text = "<h2>Trend against previous months</h2>"
         if len(trend) < 2:

@@ -59,6 +59,11 @@ class AggregateStore:
         raw: dict[Any, Any] = self._r.hgetall(self.key(month))  # type: ignore[assignment]
         return {_text(k): int(v) for k, v in raw.items()}
 
+    def read_fields(self, month: str, fields: list[str]) -> dict[str, int]:
+        """Only the named counters (HMGET): e.g. the `s|` totals of earlier months for a trend."""
+        values: list[Any] = self._r.hmget(self.key(month), fields)  # type: ignore[assignment]
+        return {f: int(v) for f, v in zip(fields, values, strict=True) if v is not None}
+
     def months(self) -> list[str]:
         raw: set[Any] = self._r.smembers(self.months_key)  # type: ignore[assignment]
         return sorted(_text(m) for m in raw)

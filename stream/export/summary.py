@@ -65,6 +65,41 @@ SUMMARY_METRICS: tuple[str, ...] = (
 )
 
 
+TREND_METRICS: tuple[str, ...] = (
+    "logical_queries",
+    "immigration_requests",
+    "blocked",
+    "answered_despite_policy",
+    "alerts_raised",
+)
+
+
+def trend_figures(counters: dict[str, int]) -> dict[str, int]:
+    """TREND_METRICS of a month: from its `s|` totals when present (the aggregator writes them, and the
+    CLI then reads only those fields of earlier months); else one lean pass over the full counters."""
+    if "s|events" in counters:
+        return {k: counters.get(f"s|{k}", 0) for k in TREND_METRICS}
+    imm_oris = immigration_oris(
+        agency_info({"a": [(k.split("|")[1:], n) for k, n in counters.items() if k.startswith("a|")]})
+    )
+    out = dict.fromkeys(TREND_METRICS, 0)
+    for key, n in counters.items():
+        head = key[:2]
+        if head == "l|":
+            out["logical_queries"] += n
+        elif head == "q|":
+            _q, ori, comp, dest, _mk = key.split("|")
+            if dest != "NL" and (ori in imm_oris or comp in IMMIGRATION_COMPONENTS):
+                out["immigration_requests"] += n
+        elif head == "o|":
+            outcome = key[key.rindex("|") + 1 :]
+            if outcome in ("blocked", "answered_despite_policy"):
+                out[outcome] += n
+        elif key.startswith("al|"):
+            out["alerts_raised"] += n
+    return out
+
+
 def summary(month: str, values: dict[str, int]) -> Table:
     return Table(
         "summary",

@@ -19,7 +19,7 @@ from stream.aggregates import Delta
 from stream.export.manifest import MANIFEST, read_manifest, write_manifest
 from stream.export.report import render_report
 from stream.export.store import check_month
-from stream.export.summary import build_tables, summary_figures
+from stream.export.summary import build_tables, trend_figures
 from stream.export.tables import Table, suppress
 
 FORMATS: tuple[str, ...] = ("csv", "json", "html")
@@ -56,10 +56,10 @@ def _json(month: str, tables: Iterable[Table], public_k: int | None) -> str:
     return json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
 
 
-def _trend(month: str, months: Delta, current: dict[str, int]) -> list[tuple[str, dict[str, int]]]:
-    """Headline figures of up to TREND_MONTHS stored months ending with `month` (oldest first)."""
+def _trend(month: str, months: Delta) -> list[tuple[str, dict[str, int]]]:
+    """Trend figures of up to TREND_MONTHS stored months ending with `month` (oldest first)."""
     earlier = sorted(m for m in months if m < month)[-(TREND_MONTHS - 1) :]
-    return [(m, current if m == month else summary_figures(months[m])) for m in [*earlier, month]]
+    return [(m, trend_figures(months.get(m, {}))) for m in [*earlier, month]]
 
 
 def _clear_previous(out_dir: Path) -> None:
@@ -97,7 +97,6 @@ def export_month(
     _clear_previous(out_dir)
     step("tables")
     raw = build_tables(month, months.get(month, {}))
-    current = {str(r[1]): int(r[2]) for r in raw[0].rows}  # the summary table
     tables = raw if public_k is None else [suppress(t, public_k) for t in raw]
     files: dict[str, str] = {}
     if "csv" in wanted:
@@ -110,9 +109,7 @@ def export_month(
     if "html" in wanted:
         step("html")
         by_name = {t.name: t for t in raw}  # the report masks small counts itself, after totals
-        files[f"dmvq-{month}-report.html"] = render_report(
-            month, by_name, _trend(month, months, current), public_k
-        )
+        files[f"dmvq-{month}-report.html"] = render_report(month, by_name, _trend(month, months), public_k)
     step("write")
     for name in sorted(files):
         (out_dir / name).write_text(files[name], encoding="utf-8", newline="\n")

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from stream.aggregates import Delta, merge_into
 from stream.cli import app
+from stream.export.cli import read_for_export
 from stream.export.store import AggregateStore, dump_json, load_json
 from stream.export.writer import export_month
 from tests.unit.test_export_simulated import generate, product_counters
@@ -59,6 +60,11 @@ def test_staged_deltas_export_like_the_file(tmp_path: Path, redis_client: redis.
             load_json(path), month, tmp_path / f"file-{month}", ("csv", "json", "html"), KEY
         )
         assert _files(from_redis.out_dir) == _files(from_file.out_dir)
+        # What the CLI reads: the month in full, earlier months only by their s| totals (HMGET).
+        lean = read_for_export(store, month)
+        assert all(k.startswith("s|") for m in lean if m != month for k in lean[m])
+        from_cli_read = export_month(lean, month, tmp_path / f"lean-{month}", ("csv", "json", "html"), KEY)
+        assert _files(from_cli_read.out_dir) == _files(from_file.out_dir)
 
 
 @pytest.mark.integration

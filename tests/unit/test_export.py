@@ -132,3 +132,14 @@ def test_file_store_round_trip_and_bare_mapping(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"not-a-month": {}}))
     with pytest.raises(ValueError):
         load_json(bad)
+
+
+def test_trend_totals_equal_a_full_pass_over_the_detailed_counters() -> None:
+    from stream.export.summary import TREND_METRICS, summary_figures, trend_figures
+
+    for counters in _counters().values():
+        detailed = {k: v for k, v in counters.items() if not k.startswith("s|")}
+        assert "s|events" in counters
+        want = {k: summary_figures(detailed)[k] for k in TREND_METRICS}
+        assert trend_figures(counters) == want  # from the s| totals
+        assert trend_figures(detailed) == want  # fallback: lean pass
