@@ -105,8 +105,20 @@ def render(
             )
         console.print(s)
     c = Table(title="National shares (weekday targets, tolerance 10%)")
-    for col in ("share", "configured", "measured", "within 10%"):
+    for col in ("share", "configured", "measured", "within 10%", "noise (1 sd)"):
         c.add_column(col)
     for name, conf, meas, ok in share_check(stats, registry):
-        c.add_row(name, f"{conf:.4%}", f"{meas:.4%}", "[green]yes[/]" if ok else "[red]no[/]")
+        # counts are random: with n expected events the relative noise alone is about 1/sqrt(n)
+        n = conf * _denominator(stats, name)
+        noise = f"{1 / n**0.5:.1%}" if n > 0 else "-"
+        c.add_row(name, f"{conf:.4%}", f"{meas:.4%}", "[green]yes[/]" if ok else "[red]no[/]", noise)
     console.print(c)
+
+
+def _denominator(stats: Stats, name: str) -> int:
+    lg = stats.logical
+    if name.startswith("photo"):
+        return lg["DQ OLN"] + lg["DQ NAM/DOB"]
+    if name.startswith("MSQ"):
+        return lg["DQ OLN"] + lg["DQ NAM/DOB"] + lg["RQ plate"] + lg["RQ VIN"]
+    return sum(v for k, v in lg.items() if k in MIX_LABELS)
