@@ -1,8 +1,8 @@
 """Final summary of a simulation run: event counts, scenarios injected, measured vs configured shares.
 
 Configured shares are the brief 7.4 targets (weekday shares, see traffic.py); a measured share passes
-when it is within 10% (relative) of its target. Small runs are noisy: ICE (0.10%) needs a scaled day of
-a few hundred thousand queries to be measured within 10%.
+when it is within 10% (relative) of its target. Counts are Poisson, so small shares are noisy: ICE
+(0.10%) is ~400 queries in a half-scale day, +-5% at one standard deviation; the table shows that noise.
 """
 
 from __future__ import annotations
