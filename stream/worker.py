@@ -323,6 +323,8 @@ class Worker:
             self._checkpoint()
         except REDIS_ERRORS:
             self._pause()
+            return
+        self._resume()  # an outage first seen by a checkpoint ends here (no alert write may follow)
 
     def _checkpoint(self) -> None:
         self._last_ckpt = self.clock()
