@@ -9,6 +9,7 @@ acknowledge, which the monthly export reports.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,7 +94,27 @@ class Lifecycle:
         self._script = client.register_script(_TRANSITION)
 
     def acknowledge(self, alert_id: str, actor: str, reason: str = "") -> str:
-        return self._move(alert_id, "acknowledged", actor, reason)
+        previous = self._move(alert_id, "acknowledged", actor, reason)
+        self._count_ack(alert_id)
+        return previous
+
+    def _count_ack(self, alert_id: str) -> None:
+        """Time to acknowledge goes into the monthly aggregates (month of the alert's window), once:
+        an alert is acknowledged at most once (TRANSITIONS)."""
+        from stream.aggregates import MonthlyAggregator, month_of_iso
+        from stream.export.store import AggregateStore
+
+        raw, seconds, detector = self.client.hmget(
+            self.keys.alert(alert_id), ["json", "ack_seconds", "detector"]
+        )
+        if raw is None or seconds is None:
+            return
+        month = month_of_iso(json.loads(text(raw))["window_start"])
+        agg = MonthlyAggregator()
+        agg.on_ack(alert_id, text(detector or b"unknown"), month, float(text(seconds)))
+        pipe = self.client.pipeline(transaction=True)
+        AggregateStore(self.client, self.keys.prefix).stage(pipe, agg.drain())
+        pipe.execute()
 
     def resolve(self, alert_id: str, actor: str, reason: str = "") -> str:
         return self._move(alert_id, "resolved", actor, reason)

@@ -86,3 +86,20 @@ def test_cli_export_reads_redis_from_settings(
     rows = (out / "dmvq-2026-10-component_state.csv").read_text().splitlines()
     assert rows[1] == "2026-10,ICE-ERO,1,WA,12,0,0,12,0,0"
     assert CliRunner().invoke(app, ["export", "verify", str(out)]).exit_code == 0
+
+
+def test_acknowledging_an_alert_records_time_to_ack_in_the_month(redis_client: redis.Redis) -> None:
+    from stream.alerting.lifecycle import Lifecycle
+    from stream.alerting.store import AlertStore
+    from stream.findings import Finding, to_alert
+
+    clock = [1_790_000_000.0]
+    finding = Finding(
+        "policy_leak", "critical", "XXSYNICE1", "g", 1_791_208_800.0, 1_791_208_900.0, "t", {"count": 1}
+    )  # window in 2026-10
+    AlertStore(redis_client, now=lambda: clock[0]).write([to_alert(finding, "v1", clock[0])])
+    clock[0] += 125.0
+    life = Lifecycle(redis_client, now=lambda: clock[0])
+    life.acknowledge(finding.alert_id("v1"), "oncall", "looking")
+    agg = AggregateStore(redis_client).read("2026-10")
+    assert agg["ak|policy_leak|n"] == 1 and agg["ak|policy_leak|s"] == 125

@@ -61,7 +61,7 @@ def test_every_rule_has_a_source_url_comment_above_it() -> None:
 def test_detector_params_are_raw_mappings() -> None:
     policy = real_policy()
     assert policy.detector_params("blocked_retry")["min_count"] == 5
-    assert policy.detector_params("feed_silence") == {}
+    assert policy.detector_params("no_such_detector") == {}
 
 
 @pytest.mark.parametrize(
