@@ -107,7 +107,9 @@ class PhotoShare:
         )
         if x - m < need_peer or (own is not None and x - logit(own) < math.log(self.p.min_odds_ratio)):
             return None
-        p_ref = max(inv_logit(m), own or 0.0)
+        # Test against a peer one spread above the median: groups that mix investigative and patrol ORIs
+        # (e.g. other_federal) are heterogeneous, and a lone investigative ORI is not a harvester.
+        p_ref = max(inv_logit(m + s), own or 0.0)
         p_value = binom_sf(k, n, p_ref)
         if p_value >= self.p.alpha:
             return None
