@@ -115,6 +115,13 @@ class RuntimeSettings(_Section):
     checkpoint_interval_s: float = Field(
         2.0, gt=0, le=600, description="Seconds between checkpoints/commits."
     )
+    checkpoint_cost_budget: float = Field(
+        20.0,
+        ge=1,
+        le=1000,
+        description="Checkpoints wait at least this many times their own last duration (bounds their "
+        "share of the time when the state is large).",
+    )
     max_message_bytes: int = Field(262_144, ge=1024, description="Larger messages are dead-lettered.")
     idle_close_s: float = Field(
         30.0, gt=0, description="Wall-clock idle seconds after which event time follows the wall clock."

@@ -82,6 +82,7 @@ class Worker:
         self.pending: list[tuple[Alert, float]] = []
         self.paused = False
         self._last_ckpt = clock()
+        self._ckpt_cost = 0.0  # seconds the last checkpoint took (snapshot + Redis)
         self._retry_at = 0.0
         self._uncommitted: dict[tuple[str, int], TopicPartition] = {}
         base = s.kafka.client_config()
@@ -214,7 +215,7 @@ class Worker:
             self.metrics.observe_batch(time.perf_counter() - started, handled)
         self._idle_ticks(now)
         self._flush_alerts()
-        if now - self._last_ckpt >= self.settings.runtime.checkpoint_interval_s:
+        if now - self._last_ckpt >= self._checkpoint_every():
             self._try_checkpoint()
         return handled
 
@@ -316,6 +317,12 @@ class Worker:
             self.consumer.resume([TopicPartition(t, p) for t, p in self.tasks])
             self.paused = False
 
+    def _checkpoint_every(self) -> float:
+        """The configured interval, stretched so checkpoints never take more than ~1/budget of the time:
+        a big state (a national day of windows) is saved less often rather than stalling the stream."""
+        rt = self.settings.runtime
+        return max(rt.checkpoint_interval_s, self._ckpt_cost * rt.checkpoint_cost_budget)
+
     def _try_checkpoint(self) -> None:
         if self.pending:
             return  # alerts first: offsets never run ahead of what is durable
@@ -349,7 +356,8 @@ class Worker:
         failpoints.hit("during_checkpoint")
         pipe.execute()
         failpoints.hit("after_checkpoint_write")
-        self.metrics.observe_checkpoint(time.perf_counter() - started)
+        self._ckpt_cost = time.perf_counter() - started
+        self.metrics.observe_checkpoint(self._ckpt_cost)
         offsets = []
         for task in dirty:
             task.unsaved = {}
