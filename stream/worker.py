@@ -265,9 +265,17 @@ class Worker:
             ("dlq.error.class", exc.reason.encode()),
             ("dlq.error.message", exc.detail.encode("utf-8", "replace")[:1000]),
         ]
-        self.producer.produce(
-            self.settings.kafka.dead_letter_topic, value=raw, key=msg.key(), headers=headers
-        )
+        topic = self.settings.kafka.dead_letter_topic
+        try:
+            self.producer.produce(topic, value=raw, key=msg.key(), headers=headers)
+        except KafkaException as err:
+            if err.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
+                raise
+            # Bigger than the producer may send (1 MB by default): without this the worker would die
+            # on the same message at every restart. Keep its head and say how long it was.
+            headers.append(("dlq.truncated_from", str(len(raw)).encode()))
+            keep = self.settings.runtime.max_message_bytes
+            self.producer.produce(topic, value=raw[:keep], key=msg.key(), headers=headers)
         self.producer.poll(0)
         self.metrics.dead_letter(exc.reason)
 
