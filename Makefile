@@ -88,14 +88,29 @@ test: venv
 	if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)"; else echo "make test: passed"; fi; \
 	exit $$rc
 
+# The demo replays a compressed simulated day (60x: one simulated hour a minute) that ends about now,
+# with the headline scenarios of deploy/scenarios/demo.yaml, a few clear-text identifiers (they are
+# pseudonymized on arrival), malformed lines (dead letters) and redeliveries. Alerts go to Redis and to
+# the local Alertmanager.
+DEMO_REGISTRY := deploy/local/.run/registry.jsonl
+DEMO_START     = $(shell date -u -d '-1 day' +%Y-%m-%dT%H:00:00Z)
+DEMO_SIM_ARGS  = simulate --to-kafka --speedup 60 --scale 0.2 --duration 1d --start $(DEMO_START) \
+	--scenarios deploy/scenarios/demo.yaml --clear-text-share 0.05 --malformed-share 0.001 \
+	--duplicate-share 0.002 --quiet
+
 demo: topics
-	@env $(SERVICE_ENV) $(DEMO) start
+	@mkdir -p deploy/local/.run
+	@$(VENV)/bin/dmvwatch simulate --registry-out $(DEMO_REGISTRY) --duration 1m --scale 0.001 \
+		--out deploy/local/.run/registry-probe.jsonl --quiet
+	@env $(SERVICE_ENV) DMVWATCH_RUNTIME__REGISTRY_PATH=$(DEMO_REGISTRY) \
+		DMVWATCH_ALERTS__ALERTMANAGER_URL=http://127.0.0.1:$(ALERTMANAGER_PORT) \
+		DEMO_SIM_ARGS="$(DEMO_SIM_ARGS)" $(DEMO) start
 	@echo
 	@echo "Demo running (stop with 'make down'):"
 	@echo "  metrics      http://127.0.0.1:$(METRICS_PORT)/metrics"
-	@echo "  Prometheus   http://127.0.0.1:$(PROMETHEUS_PORT)  (try: up{job=\"dmvwatch\"})"
-	@echo "  Alertmanager http://127.0.0.1:$(ALERTMANAGER_PORT)"
-	@echo "  alerts       $(VENV)/bin/dmvwatch alerts tail   (with DMVWATCH_REDIS__URL=redis://127.0.0.1:$(REDIS_PORT)/0 if not default)"
+	@echo "  Prometheus   http://127.0.0.1:$(PROMETHEUS_PORT)  (try: sum by (detector) (dmvwatch_alerts_total))"
+	@echo "  Alertmanager http://127.0.0.1:$(ALERTMANAGER_PORT)  (alerts arrive within minutes)"
+	@echo "  alerts       $(VENV)/bin/dmvwatch alerts tail      $(VENV)/bin/dmvwatch alerts list"
 	@echo "  logs         deploy/local/.run/worker.log, deploy/local/.run/simulator.log"
 
 demo-stop:
