@@ -2,8 +2,8 @@
 
 `DailyRing` keeps one key's daily query totals for the last N days in an `array('I')` (a few hundred
 bytes per ORI, so 18,000+ agencies with four months of history stay small). `Profile` learns, per peer
-group, how a day's volume spreads over the local hours of weekdays and weekend days, with exponential
-decay, so a key's expected count for any hour is its own daily level times its peers' hourly share.
+group, how a day's volume spreads over the local hours, with exponential decay, so a key's expected
+count for any hour is its own daily level times its peers' hourly share.
 """
 
 from __future__ import annotations
@@ -62,14 +62,13 @@ class Profile:
         self.s = [[v * factor for v in row] for row in self.s]
 
     def share(self, weekend: bool, hour: int) -> float | None:
-        """Fraction of a day's volume falling in `hour`; the other day type stands in while one is
-        still unseen; None while nothing at all is known (warm-up)."""
-        row = self.s[int(weekend)]
-        total = sum(row)
-        if total <= 0:
-            row = self.s[1 - int(weekend)]
-            total = sum(row)
-        return row[hour] / total if total > 0 else None
+        """Fraction of a day's volume falling in local `hour`; None while nothing is known (warm-up).
+        Weekday and weekend rows are pooled: over whole days every local hour is equally exposed,
+        whereas one row alone is biased while its days are partial (a stream starting Monday 00:00
+        UTC files Sunday evening, local time, under the weekend). Day type enters through the level."""
+        pooled = [a + b for a, b in zip(self.s[0], self.s[1], strict=True)]
+        total = sum(pooled)
+        return pooled[hour] / total if total > 0 else None
 
     def dump(self) -> list[list[float]]:
         return [list(row) for row in self.s]  # unrounded: a restore must continue bit-identically
