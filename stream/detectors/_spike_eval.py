@@ -131,6 +131,8 @@ def burst_finding(
     carried = _carried_by_few(det, key, first, h)
     share = carried / obs if carried is not None and obs > 0 else None
     usual = det.top_share.get(f"{key}|{n_hours}")
+    if obs >= threshold and levels[0] < p.small_level and ratio > p.small_max_ratio:
+        return None  # an order-of-magnitude jump on a small base is a sweep (bulk_sweep), not volume
     if obs < threshold:
         if share is not None:  # learn how concentrated this key's traffic normally is
             det.top_share[f"{key}|{n_hours}"] = share if usual is None else 0.9 * usual + 0.1 * share

@@ -69,6 +69,10 @@ class AgencySpikeParams(Params):
     history_days: int = Field(120, ge=30, le=400, description="Daily totals kept per key.")
     profile_half_life_days: float = Field(14.0, gt=0)
     components: bool = Field(True, description="Also watch each federal component across its ORIs.")
+    small_level: float = Field(50.0, ge=0, description="Daily level (queries/day) of a small agency.")
+    small_max_ratio: float = Field(
+        8.0, gt=1, description="Bursts above this ratio on a small agency are left to bulk_sweep."
+    )
     concentration_top: int = Field(
         4, ge=0, description="A burst carried by this many operators (or one ORI of a component) is a sweep."
     )
