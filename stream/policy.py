@@ -163,6 +163,8 @@ def load_policy(path: Path, *, check_detectors: bool = True) -> Policy:
     detector that need only the state rules); the runtime and `check-policy` always validate.
     """
     path = Path(path)
+    if path.is_dir():  # `--policy pack/`: the pack's top-level file
+        path = path / "policy.yaml"
     try:
         top = PolicyFile.model_validate(_read_yaml(path))
     except ValidationError as exc:

@@ -232,6 +232,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         field = ".".join(str(x) for x in err["loc"])
         raise ConfigError(source, field, err["msg"]) from None
     except Exception as exc:  # malformed YAML
-        raise ConfigError(source, "-", f"cannot parse: {type(exc).__name__}") from None
+        mark = getattr(exc, "problem_mark", None)  # yaml.MarkedYAMLError: where the parser gave up
+        where = f"line {mark.line + 1}" if mark is not None else "-"
+        raise ConfigError(source, where, f"malformed YAML: {type(exc).__name__}") from None
     finally:
         _CONFIG_FILE.reset(token)
