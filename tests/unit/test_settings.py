@@ -34,7 +34,7 @@ def test_env_overrides_and_nested_sections(monkeypatch: pytest.MonkeyPatch) -> N
         ("kafka:\n  batch_size: 0\n", "kafka.batch_size"),
         ("kafka:\n  no_such_key: 1\n", "kafka.no_such_key"),
         ("runtime:\n  allowed_lateness_s: -5\n", "runtime.allowed_lateness_s"),
-        ("kafka: [unclosed\n", "-"),
+        ("kafka: [unclosed\n", "line 2"),  # where the parser gave up
     ],
 )
 def test_bad_config_file_names_file_and_field(
