@@ -69,11 +69,14 @@ def faust_rate(topic: str, total: int, work: Path) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m bench")
     ap.add_argument("--duration", default="1d", help="simulated national traffic for the Kafka runs")
-    ap.add_argument("--scale", type=float, default=0.5)
-    ap.add_argument("--replay-duration", default="12d", help="simulated span for the replay run (d)")
-    ap.add_argument("--replay-scale", type=float, default=1.0)
+    ap.add_argument("--scale", type=float, default=0.25)
+    ap.add_argument(
+        "--replay-duration", default="1d", help="simulated span for the replay run (d); 12d at scale 1 is 10M"
+    )
+    ap.add_argument("--replay-scale", type=float, default=0.5)
     ap.add_argument("--faust-events", type=int, default=100_000)
     ap.add_argument("--live-seconds", type=int, default=60)
+    ap.add_argument("--scale-events", type=int, default=200_000)
     ap.add_argument("--skip", nargs="*", default=[], help="parts to skip: faust replay live scale")
     args = ap.parse_args()
     work = common.WORK
@@ -111,7 +114,7 @@ def main() -> None:
         res["live"] = live.latency_and_rss(registry, redis_url, 2000, args.live_seconds, work)
     if "scale" not in args.skip:
         scale_topic = common.create_topic(f"bench.two.{common.run_id()}", 2)
-        common.fill(scale_topic, lines, 2)
+        common.fill(scale_topic, lines[: args.scale_events], 2)
         one = live.drain_time(scale_topic, 2, 1, registry, redis_url, work)
         two = live.drain_time(scale_topic, 2, 2, registry, redis_url, work)
         res["scale_out"] = {

@@ -159,7 +159,7 @@ def drain_time(
         while True:
             assert all(p.poll() is None for p in procs), "a worker died"
             meta = admin.list_topics(timeout=10).topics
-            names = [topic] + [f"{topic}.{s}" for s in ("by-query", "by-agency", "by-subject")]
+            names = [topic] + [f"{topic}.{s}" for s in ("by-query", "by-agency", "by-subject", "by-state")]
             behind = 0
             for name in names:
                 if name not in meta:

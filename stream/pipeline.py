@@ -20,8 +20,12 @@ from stream.findings import Finding
 from stream.join import ResponseJoin
 from stream.records import Query, Response
 
-# Detectors that group by subject rather than by accountable agency (their own keying when scaled out).
-SUBJECT_SCOPED = frozenset({"subject_focus", "agency_substitution"})
+# Detectors that group by something else than the accountable agency get their own keying when scaled
+# out: by subject (one subject across agencies), by destination state (blocked in a state, then asked
+# by another agency in that state).
+SUBJECT_SCOPED = frozenset({"subject_focus"})
+STATE_SCOPED = frozenset({"agency_substitution"})
+SCOPES: dict[str, frozenset[str]] = {"subject": SUBJECT_SCOPED, "state": STATE_SCOPED}
 # Per-event rules that stay correct for late events; windowed detectors skip late events.
 LATE_SAFE = frozenset({"policy_violation", "policy_leak", "photo_face_match"})
 
@@ -41,18 +45,18 @@ class PipelineConfig:
     dedup_horizon_s: float = 3600.0
     dedup_capacity: int = 2_000_000
     tick_s: float = 60.0  # watermark granularity handed to detectors (deterministic points)
-    scope: str = "all"  # all | agency | subject | none
+    scope: str = "all"  # all | agency | subject | state | none
 
 
 def build_detectors(policy: Any, scope: str = "all") -> list[Detector]:
     ctx = DetectorContext(policy=policy)
     detectors: list[Detector] = []
     for kind, cls in sorted(load_all().items()):
-        if scope == "agency" and kind in SUBJECT_SCOPED:
-            continue
-        if scope == "subject" and kind not in SUBJECT_SCOPED:
-            continue
         if scope == "none":
+            continue
+        if scope == "agency" and (kind in SUBJECT_SCOPED or kind in STATE_SCOPED):
+            continue
+        if scope in SCOPES and kind not in SCOPES[scope]:
             continue
         params = cls.params_model(**policy.detector_params(kind))
         if params.enabled:

@@ -5,7 +5,8 @@ whole pipeline. Repartitioned (`on`, or `auto` with several input partitions), t
 
   input --decode, DLQ--> <in>.by-query  (key: the query's event id; its responses share the key)
         --dedup, join--> <in>.by-agency (key: federal component, else ORI)  -> agency detectors
-                     \\-> <in>.by-subject (key: subject pseudonym)            -> subject detectors
+                     +-> <in>.by-subject (key: subject pseudonym)            -> subject detectors
+                     \\-> <in>.by-state   (key: destination state)            -> state detectors
 
 so every window of one accountable agency (or one subject) lives in exactly one partition, and N
 workers in one group compute what one worker computes.
@@ -32,15 +33,17 @@ class Topology:
     by_query: str
     by_agency: str
     by_subject: str
+    by_state: str
 
     def role(self, topic: str) -> str:
         if topic in self.inputs:
             return "route" if self.repartition else "single"
-        return {self.by_query: "join", self.by_agency: "agency", self.by_subject: "subject"}[topic]
+        roles = {self.by_query: "join", self.by_agency: "agency", self.by_subject: "subject"}
+        return roles.get(topic) or {self.by_state: "state"}[topic]
 
     @property
     def subscriptions(self) -> list[str]:
-        internal = [self.by_query, self.by_agency, self.by_subject] if self.repartition else []
+        internal = [self.by_query, self.by_agency, self.by_subject, self.by_state] if self.repartition else []
         return [*self.inputs, *internal]
 
 
@@ -66,6 +69,7 @@ def plan(settings: KafkaSettings, admin: AdminClient) -> Topology:
         f"{base}.by-query",
         f"{base}.by-agency",
         f"{base}.by-subject",
+        f"{base}.by-state",
     )
     wanted = [settings.dead_letter_topic] + (topo.subscriptions[len(topo.inputs) :] if repartition else [])
     ensure_topics(admin, wanted, settings.internal_partitions)
@@ -124,6 +128,9 @@ class Router:
         self._send(self.topology.by_agency, routing_key(q.agency), blob)
         if q.subject_key:
             self._send(self.topology.by_subject, q.subject_key, blob)
+            states = q.state_destinations
+            if states:  # a multi-destination query goes with its first state (children cover NL)
+                self._send(self.topology.by_state, states[0], blob)
 
     def on_response(self, r: Response, q: Query | None, leak: bool) -> None:
         blob = encode_event(r, q)
@@ -131,6 +138,7 @@ class Router:
         self._send(self.topology.by_agency, key, blob)
         if q is not None and q.subject_key:
             self._send(self.topology.by_subject, q.subject_key, blob)
+            self._send(self.topology.by_state, r.responding_state, blob)
 
     def route(self, event: Query | Response, blob: Any = None) -> None:
         """The input hop: everything about one query (and its responses) to one join partition."""

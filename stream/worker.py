@@ -38,7 +38,7 @@ REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, SinkUnavailable)
 class PartitionTask:
     topic: str
     partition: int
-    role: str  # single | route | join | agency | subject (see stream/topology.py)
+    role: str  # single | route | join | agency | subject | state (see stream/topology.py)
     pipeline: Pipeline | None
     aggregator: Any
     next_offset: int | None = None
@@ -119,8 +119,8 @@ class Worker:
         for tp in partitions:
             offset, state = self._load_checkpoint(tp)
             role = self.topology.role(tp.topic)
-            # Detection tasks keep monthly aggregates (subject tasks only count their alerts there).
-            aggregator = self.new_aggregator() if role in ("single", "agency", "subject") else None
+            # Detection tasks keep monthly aggregates (subject/state tasks only count their alerts there).
+            aggregator = self.new_aggregator() if role in ("single", "agency", "subject", "state") else None
             pipeline = self._pipeline(role, aggregator)
             if state and pipeline is not None:
                 pipeline.restore(state)
@@ -146,8 +146,8 @@ class Worker:
             return None
         if role == "join":
             return self.core.new_pipeline([self.router], scope="none", on_duplicate=self.metrics.duplicate)
-        if role == "subject":
-            return self.core.new_pipeline([], scope="subject")
+        if role in ("subject", "state"):
+            return self.core.new_pipeline([], scope=role)
         return self.core.new_pipeline(
             [self.metrics, aggregator], scope="all" if role == "single" else "agency", **hooks
         )

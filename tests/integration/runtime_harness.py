@@ -72,7 +72,7 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 
 def topics_of(admin: AdminClient, base: str) -> dict[str, int]:
     meta = admin.list_topics(timeout=10).topics
-    names = [base] + [f"{base}.{s}" for s in ("by-query", "by-agency", "by-subject")]
+    names = [base] + [f"{base}.{s}" for s in ("by-query", "by-agency", "by-subject", "by-state")]
     return {n: len(meta[n].partitions) for n in names if n in meta}
 
 

@@ -4,6 +4,8 @@ and equality with `replay`."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -138,46 +140,55 @@ def test_sigkill_and_restart_ends_with_the_uninterrupted_alert_set(
     assert len({d["dlq.source.offset"] for d in dlq}) == n_bad  # re-sent dead letters keep their source
 
 
+def _simulated_day(tmp_path: Path) -> list[bytes]:
+    """A small simulated day with the demo scenarios (every detector family gets traffic)."""
+    out = tmp_path / "day.jsonl"
+    subprocess.run(
+        [
+            sys.executable, "-m", "stream", "simulate", "--out", str(out), "--duration", "1d",
+            "--scale", "0.01", "--seed", "5", "--enrich", "--quiet",
+            "--scenarios", str(h.ROOT / "deploy" / "scenarios" / "demo.yaml"),
+        ],
+        cwd=h.ROOT, check=True,
+    )  # fmt: skip
+    return out.read_bytes().splitlines()
+
+
 def test_one_worker_and_three_workers_give_identical_alert_sets(
-    kafka_bootstrap: str,
-    redis_url: str,
-    redis_client: redis.Redis,
-    new_topic: Callable[..., str],
-    unique_group: str,
-    tmp_path: Path,
+    kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis, new_topic: Callable[..., str],
+    unique_group: str, tmp_path: Path,
 ) -> None:
-    """Input on 3 partitions keyed by nothing, fed like a live tap (paced), repartitioned by agency.
+    """Input on 3 partitions keyed by nothing, fed like a live tap (paced), repartitioned by agency,
+    subject and state: the same alerts with one worker and with three.
 
     Several input partitions only agree on event time as far as they progress together, so the feed
-    is paced and the allowed lateness covers the skew between partitions; given that, the alert set
-    is the same for 1 and 3 workers, and equals replay's.
+    is paced and the allowed lateness covers the skew between partitions (the simulated day is
+    compressed about 6,000 times here; a live tap is not compressed at all).
     """
-    lines, _ = build(seed=31, hours=3, per_hour=1500)
+    lines = _simulated_day(tmp_path)
     results = []
     for n_workers in (1, 3):
         topic = new_topic(3)
         group = f"{unique_group}-{n_workers}"
         redis_client.flushdb()
         env = h.worker_env(
-            kafka_bootstrap,
-            redis_url,
-            topic,
-            group,
-            DMVWATCH_KAFKA__REPARTITION="on",
-            DMVWATCH_RUNTIME__ALLOWED_LATENESS_S="1800",
+            kafka_bootstrap, redis_url, topic, group, DMVWATCH_KAFKA__REPARTITION="on",
+            DMVWATCH_RUNTIME__ALLOWED_LATENESS_S="14400",
         )
         procs = [h.start_worker(env, tmp_path / f"w{n_workers}.log") for _ in range(n_workers)]
         try:
             time.sleep(6)  # let the group form before the feed starts
-            h.produce(kafka_bootstrap, topic, lines, partitions=3, rate=1500)
-            h.wait_drained(kafka_bootstrap, redis_client, group, topic, procs, timeout_s=180)
+            # ~1,000 events/s is about an hour and a half of this day's event time per second: skew
+            # between partitions stays well inside the 4 h lateness
+            h.produce(kafka_bootstrap, topic, lines, partitions=3, rate=1000)
+            h.wait_drained(kafka_bootstrap, redis_client, group, topic, procs, timeout_s=240)
         finally:
             h.stop(procs)
-        expected = h.oracle(lines, env)
         ids = h.alert_ids(redis_client)
         assert len(ids) == len(set(ids))
-        assert set(ids) == expected, (
-            f"{n_workers} workers: {h.describe_diff(set(ids), expected, redis_client)}"
-        )
-        results.append(set(ids))
-    assert results[0] == results[1] and len(results[0]) >= 10
+        detectors = {(redis_client.hget(f"dmvq:alert:{i}", "detector") or b"").decode() for i in ids}
+        results.append((set(ids), detectors))
+    (one, kinds), (three, _) = results
+    assert one == three, h.describe_diff(three, one, redis_client)
+    # the scenarios reach the agency, subject and state hops
+    assert {"policy_violation", "subject_focus", "agency_substitution"} <= kinds, kinds
