@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from stream.agencies import AgencyRegistry
@@ -66,6 +67,15 @@ def build_core(settings: Settings, live: bool) -> Core:
         registry,
         max_bytes=settings.runtime.max_message_bytes,
         max_future_s=settings.runtime.max_future_skew_s if live else None,
+        previous_key_until=_overlap_end(settings),
     )
     log.info("policy %s loaded, %d agencies in registry", policy.version, len(registry))
     return Core(settings=settings, policy=policy, registry=registry, decoder=decoder)
+
+
+def _overlap_end(settings: Settings) -> float | None:
+    """Event time until which subjects are also hashed under the previous key (None: no end)."""
+    until = settings.pseudonym.rotation_overlap_until
+    if until is None:
+        return None
+    return (until if until.tzinfo else until.replace(tzinfo=UTC)).timestamp()

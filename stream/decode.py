@@ -5,6 +5,7 @@ The only place that sees clear-text identifiers: they are hashed here and droppe
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import orjson
@@ -55,8 +56,10 @@ class Decoder:
         registry: AgencyRegistry,
         max_bytes: int = 256 * 1024,
         max_future_s: float | None = None,
+        previous_key_until: float | None = None,
     ) -> None:
         self._p = pseudonymizer
+        self._prev_until = math.inf if previous_key_until is None else previous_key_until
         self._registry = registry
         self._max_bytes = max_bytes
         self._max_future_s = max_future_s
@@ -93,10 +96,13 @@ class Decoder:
 
     def _query(self, m: QueryIn) -> Query:
         s = m.search
-        subject = self._p.subject_key(s.mode, s.subject_key, s.name, s.dob, s.oln, s.plate)
+        ts = parse_ts(m.ts)
+        subject, previous = self._p.subject_keys(
+            s.mode, s.subject_key, s.name, s.dob, s.oln, s.plate, with_previous=ts < self._prev_until
+        )
         return Query(
             event_id=m.event_id,
-            ts=parse_ts(m.ts),
+            ts=ts,
             source=m.source,
             message_key=m.message_key,
             ori=m.originating_ori,
@@ -104,6 +110,7 @@ class Decoder:
             destinations=tuple(m.destinations),
             search_mode=s.mode,
             subject_key=subject,
+            subject_key_prev=previous,
             pattern=s.pattern,
             operator_id=m.operator_id,
             parent_query_id=m.parent_query_id,

@@ -55,6 +55,24 @@ class Pseudonymizer:
         material = self._material(mode, upstream_key, name, dob, oln, plate)
         return None if material is None else self._digest(self._key, material)
 
+    def subject_keys(
+        self,
+        mode: str,
+        upstream_key: str | None = None,
+        name: str | None = None,
+        dob: str | None = None,
+        oln: str | None = None,
+        plate: str | None = None,
+        *,
+        with_previous: bool = False,
+    ) -> tuple[str | None, str | None]:
+        """(hash under the current key, hash under the previous key or None) of one subject."""
+        material = self._material(mode, upstream_key, name, dob, oln, plate)
+        if material is None:
+            return None, None
+        prev = self._digest(self._previous, material) if with_previous and self._previous else None
+        return self._digest(self._key, material), prev
+
     def previous_subject_key(self, current_material: str) -> str | None:
         return None if self._previous is None else self._digest(self._previous, current_material)
 

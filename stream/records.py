@@ -52,6 +52,7 @@ class Query:
     destinations: tuple[str, ...]
     search_mode: str
     subject_key: str | None = None  # keyed hash (ours), never clear text
+    subject_key_prev: str | None = None  # the same subject under the previous key (rotation overlap)
     pattern: str | None = None  # wildcard pattern of partial-plate / name-prefix searches
     operator_id: str | None = None
     parent_query_id: str | None = None

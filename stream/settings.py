@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +98,12 @@ class PseudonymSettings(_Section):
     )
     previous_key: SecretStr | None = Field(
         None, description="Previous key, kept during a rotation overlap (secret)."
+    )
+    rotation_overlap_until: datetime | None = Field(
+        None,
+        description="End (RFC 3339, event time) of the key-rotation overlap: events before it also carry "
+        "their subject hash under `previous_key`, so subject-keyed detectors keep matching "
+        "(unset: for as long as `previous_key` is set).",
     )
 
 

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from stream.detectors import register
 from stream.detectors._rarity import poisson_sf
+from stream.detectors._rekey import adopt_previous
 from stream.detectors._subst_state import SubstitutionState
 from stream.detectors._ticks import TickClock, align
 from stream.detectors.base import Detector, DetectorContext, Params
@@ -62,11 +63,14 @@ class AgencySubstitution(Detector):
         )  # fmt: skip
 
     def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
+        if q is not None:
+            adopt_previous(q, [self.st.blocked, self.st.recent, self.st.partners], [])
         if r.blocked and q is not None and q.subject_key and self.clock.admit(r.ts):
             self.st.add_block(q, r)
         return ()
 
     def on_query(self, q: Query) -> Iterable[Finding]:
+        adopt_previous(q, [self.st.blocked, self.st.recent, self.st.partners], [])
         if q.first_of_logical and q.subject_key and self.clock.admit(q.ts):
             self.st.add_query(q)
         return ()

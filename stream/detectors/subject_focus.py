@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import Field
 
 from stream.detectors import register
+from stream.detectors._rekey import adopt_previous
 from stream.detectors._ticks import TickClock, align, first_dense_window
 from stream.detectors.base import Detector, DetectorContext, Params
 from stream.findings import Finding, iso
@@ -59,6 +60,7 @@ class SubjectFocus(Detector):
         self.blocks: dict[str, list[list[Any]]] = {}  # subject -> [[ori, query ts, response ts]]
 
     def on_query(self, q: Query) -> Iterable[Finding]:
+        adopt_previous(q, [self.points, self.quiet_until, self.blocks], [self.dirty])
         if not (q.first_of_logical and q.subject_key and immigration(q.agency, self.p.components)):
             return ()
         if not self.clock.admit(q.ts):
@@ -74,6 +76,8 @@ class SubjectFocus(Detector):
 
     def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
         """Remember refusals: the same ORI re-sending a refused look-up is a retry (`blocked_retry`)."""
+        if q is not None:
+            adopt_previous(q, [self.points, self.quiet_until, self.blocks], [self.dirty])
         if r.blocked and q is not None and q.subject_key in self.points and self.clock.admit(r.ts):
             self.blocks.setdefault(q.subject_key, []).append([q.ori, q.ts, r.ts])
         return ()
