@@ -105,7 +105,8 @@ def test_worker_logs_never_contain_secrets(
     bad = _run(
         {**env, "DMVWATCH_REDIS__PASSWORD": wrong, "DMVWATCH_KAFKA__GROUP_ID": unique_group + "-b"},
         tmp_path / "bad.log",
-        12,
+        "Redis unavailable",
+        signal.SIGKILL,
     )
     for secret in (password, wrong, *others.values()):
         assert secret not in good, "a secret in the log of a healthy run"
