@@ -71,9 +71,10 @@ status:
 topics: up
 	@$(STACK) topics
 
-# One shell: the EXIT trap stops the stack whatever happens (test failure, promtool failure,
-# Ctrl-C), and the first failing step's exit code is kept. Exit code 5 (no tests collected) fails.
-test: venv
+# Lint first (fast, no services). Then one shell: the EXIT trap stops the stack whatever happens
+# (test failure, promtool failure, Ctrl-C), and the first failing step's exit code is kept.
+# Exit code 5 (no tests collected) fails.
+test: venv lint
 	@trap 'exit 130' INT TERM; \
 	if [ -z "$(KEEP_STACK)" ]; then trap '$(DEMO) stop >/dev/null; $(STACK) down' EXIT; fi; \
 	$(STACK) up || exit $$?; \

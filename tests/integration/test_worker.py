@@ -155,8 +155,12 @@ def _simulated_day(tmp_path: Path) -> list[bytes]:
 
 
 def test_one_worker_and_three_workers_give_identical_alert_sets(
-    kafka_bootstrap: str, redis_url: str, redis_client: redis.Redis, new_topic: Callable[..., str],
-    unique_group: str, tmp_path: Path,
+    kafka_bootstrap: str,
+    redis_url: str,
+    redis_client: redis.Redis,
+    new_topic: Callable[..., str],
+    unique_group: str,
+    tmp_path: Path,
 ) -> None:
     """Input on 3 partitions keyed by nothing, fed like a live tap (paced), repartitioned by agency,
     subject and state: the same alerts with one worker and with three.
@@ -172,7 +176,11 @@ def test_one_worker_and_three_workers_give_identical_alert_sets(
         group = f"{unique_group}-{n_workers}"
         redis_client.flushdb()
         env = h.worker_env(
-            kafka_bootstrap, redis_url, topic, group, DMVWATCH_KAFKA__REPARTITION="on",
+            kafka_bootstrap,
+            redis_url,
+            topic,
+            group,
+            DMVWATCH_KAFKA__REPARTITION="on",
             DMVWATCH_RUNTIME__ALLOWED_LATENESS_S="14400",
         )
         procs = [h.start_worker(env, tmp_path / f"w{n_workers}.log") for _ in range(n_workers)]
