@@ -91,7 +91,7 @@ def markdown(result: EvalResult) -> str:
         f"{', '.join(str(p) for p in cfg.scenarios)}; slack {cfg.slack_s:g} s; policy {cfg.policy}; tree "
         f"`{result.revision}`.",
         f"Events replayed: {result.events:,} of which benign {result.benign:,} "
-        f"({result.benign / max(1, len(runs)):,.0f} per seed-week); wall {result.wall_s:.0f} s, CPU "
+        f"({result.benign / max(1, len(runs)):,.0f} per seed); wall {result.wall_s:.0f} s, CPU "
         f"{sum(r.cpu_s for r in runs):.0f} s.",
         "",
         f"Targets: recall >= {TARGET_RECALL}, precision >= {TARGET_PRECISION}, "
