@@ -35,13 +35,13 @@ class AgencySpikeParams(Params):
     )
     z_min: float = Field(6.0, ge=0, description="Min Poisson z-score of a burst over its expected count.")
     k_burst: float = Field(1.5, gt=1, description="Times the key's own median daily-max ratio.")
-    burst_floor: int = Field(20, ge=1, description="Minimum queries in the burst window.")
+    burst_floor: int = Field(25, ge=1, description="Minimum queries in the burst window.")
     burst_min_excess: int = Field(15, ge=0, description="Minimum queries above expected.")
     level_uncertainty: float = Field(
         0.25, ge=0, description="Ratio bar x (1 + this/sqrt(days of history)): a young level is less sure."
     )
-    pop_quantile: float = Field(0.99, gt=0.5, lt=1, description="Quantile of all keys' burst ratios.")
-    pop_margin: float = Field(1.15, ge=1, description="Times that quantile is also a minimum ratio.")
+    pop_quantile: float = Field(0.999, gt=0.5, lt=1, description="Quantile of all keys' burst ratios.")
+    pop_margin: float = Field(1.1, ge=1, description="Times that quantile is also a minimum ratio.")
     pop_min_samples: int = Field(1000, ge=1, description="Windows needed before bursts are judged.")
     pop_min_expected: float = Field(10.0, ge=0, description="Only windows expecting this many count.")
     weekend_prior: dict[str, float] = Field(
