@@ -23,9 +23,11 @@ from stream.records import Query, Response
 # Detectors that group by something else than the accountable agency get their own keying when scaled
 # out: by subject (one subject across agencies), by destination state (blocked in a state, then asked
 # by another agency in that state).
+# The feed itself (silence of the tap) is watched once, on a uniform sample of all traffic.
 SUBJECT_SCOPED = frozenset({"subject_focus"})
 STATE_SCOPED = frozenset({"agency_substitution"})
-SCOPES: dict[str, frozenset[str]] = {"subject": SUBJECT_SCOPED, "state": STATE_SCOPED}
+FEED_SCOPED = frozenset({"feed_silence"})
+SCOPES: dict[str, frozenset[str]] = {"subject": SUBJECT_SCOPED, "state": STATE_SCOPED, "feed": FEED_SCOPED}
 # Per-event rules that stay correct for late events; windowed detectors skip late events.
 LATE_SAFE = frozenset({"policy_violation", "policy_leak", "photo_face_match"})
 
@@ -45,7 +47,7 @@ class PipelineConfig:
     dedup_horizon_s: float = 3600.0
     dedup_capacity: int = 2_000_000
     tick_s: float = 60.0  # watermark granularity handed to detectors (deterministic points)
-    scope: str = "all"  # all | agency | subject | state | none
+    scope: str = "all"  # all | agency | subject | state | feed | none
 
 
 def build_detectors(policy: Any, scope: str = "all") -> list[Detector]:
@@ -54,7 +56,7 @@ def build_detectors(policy: Any, scope: str = "all") -> list[Detector]:
     for kind, cls in sorted(load_all().items()):
         if scope == "none":
             continue
-        if scope == "agency" and (kind in SUBJECT_SCOPED or kind in STATE_SCOPED):
+        if scope == "agency" and (kind in SUBJECT_SCOPED or kind in STATE_SCOPED or kind in FEED_SCOPED):
             continue
         if scope in SCOPES and kind not in SCOPES[scope]:
             continue

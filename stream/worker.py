@@ -119,9 +119,10 @@ class Worker:
         for tp in partitions:
             offset, state = self._load_checkpoint(tp)
             role = self.topology.role(tp.topic)
-            # Detection tasks keep monthly aggregates (subject/state tasks only count their alerts there).
-            aggregator = self.new_aggregator() if role in ("single", "agency", "subject", "state") else None
-            pipeline = self._pipeline(role, aggregator)
+            # Tasks that raise alerts count them in the monthly aggregates (only single/agency tasks
+            # also feed it queries: they are its observers).
+            aggregator = self.new_aggregator() if role != "route" else None
+            pipeline = self._pipeline(role, aggregator, int(tp.partition))
             if state and pipeline is not None:
                 pipeline.restore(state)
             task = PartitionTask(tp.topic, tp.partition, role, pipeline, aggregator, offset, offset)
@@ -140,12 +141,15 @@ class Worker:
         )
         return result
 
-    def _pipeline(self, role: str, aggregator: Any) -> Pipeline | None:
+    def _pipeline(self, role: str, aggregator: Any, partition: int) -> Pipeline | None:
         hooks = {"on_late": self.metrics.late_event, "on_duplicate": self.metrics.duplicate}
         if role == "route":
             return None
         if role == "join":
-            return self.core.new_pipeline([self.router], scope="none", on_duplicate=self.metrics.duplicate)
+            # Join partition 0 holds a uniform sample of the whole feed (keys are query ids): the one
+            # place where the tap's silence is watched, so one outage is one alert.
+            scope = "feed" if partition == 0 else "none"
+            return self.core.new_pipeline([self.router], scope=scope, on_duplicate=self.metrics.duplicate)
         if role in ("subject", "state"):
             return self.core.new_pipeline([], scope=role)
         return self.core.new_pipeline(

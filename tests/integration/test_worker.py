@@ -198,5 +198,5 @@ def test_one_worker_and_three_workers_give_identical_alert_sets(
         results.append((set(ids), detectors))
     (one, kinds), (three, _) = results
     assert one == three, h.describe_diff(three, one, redis_client)
-    # the scenarios reach the agency, subject and state hops
-    assert {"policy_violation", "subject_focus", "agency_substitution"} <= kinds, kinds
+    # the scenarios reach the agency, subject, state and feed hops; one outage is one alert
+    assert {"policy_violation", "subject_focus", "agency_substitution", "feed_silence"} <= kinds, kinds
