@@ -198,5 +198,7 @@ def test_one_worker_and_three_workers_give_identical_alert_sets(
         results.append((set(ids), detectors))
     (one, kinds), (three, _) = results
     assert one == three, h.describe_diff(three, one, redis_client)
-    # the scenarios reach the agency, subject, state and feed hops; one outage is one alert
-    assert {"policy_violation", "subject_focus", "agency_substitution", "feed_silence"} <= kinds, kinds
+    # the scenarios reach the agency, subject and state hops (the day is too short for feed_silence to
+    # learn the feed's gaps: it stays quiet, in the join hop, rather than firing per sparse partition)
+    assert {"policy_violation", "subject_focus", "agency_substitution"} <= kinds, kinds
+    assert "feed_silence" not in kinds
