@@ -34,6 +34,10 @@ log = logging.getLogger("dmvwatch.worker")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, SinkUnavailable)
 
 
+class _Stopping(Exception):
+    """Raised inside a Kafka callback when a stop was requested while Redis was unavailable."""
+
+
 @dataclass
 class PartitionTask:
     topic: str
@@ -83,6 +87,7 @@ class Worker:
         self.paused = False
         self._last_ckpt = clock()
         self._ckpt_cost = 0.0  # seconds the last checkpoint took (snapshot + Redis)
+        self._stop = threading.Event()
         self._retry_at = 0.0
         self._uncommitted: dict[tuple[str, int], TopicPartition] = {}
         base = s.kafka.client_config()
@@ -174,6 +179,8 @@ class Worker:
     def _retry_redis(self, fn: Callable[[], Any]) -> Any:
         delay = 0.2
         while True:
+            if self._stop.is_set():  # SIGTERM while Redis is away: give up the retry, shut down
+                raise _Stopping
             try:
                 result = fn()
                 self.metrics.set_redis_up(True)
@@ -186,6 +193,7 @@ class Worker:
 
     # -- main loop ---------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
+        self._stop = stop
         self.consumer.subscribe(
             self.topology.subscriptions,
             on_assign=self._on_assign,
@@ -195,6 +203,8 @@ class Worker:
         try:
             while not stop.is_set():
                 self.step()
+        except _Stopping:
+            log.warning("stopped while waiting for Redis: resuming from the last checkpoint next time")
         finally:
             self.shutdown()
 

@@ -96,7 +96,7 @@ def test_replay_and_run_give_identical_alert_sets(
     [
         "after_alert_write:2",
         "during_checkpoint:4",
-        "after_checkpoint_write:6",
+        "after_checkpoint_write:3",
         "after_alert_write:5",
         "during_checkpoint:2",
     ],
