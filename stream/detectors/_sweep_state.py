@@ -24,7 +24,8 @@ class Bucket:
 
     def __init__(self, cap: int, pcap: int) -> None:
         self.subjects = SampledSet(cap)
-        self.wild = SampledSet(cap)
+        # Most buckets (one ORI/operator in one hop) never see a wildcard search: create it on demand.
+        self.wild: SampledSet | None = None
         self.patterns: set[str] = set()
         self.pcap = pcap
         self.n = 0
@@ -36,20 +37,27 @@ class Bucket:
         if h is not None:
             self.subjects.add(h)
             if wild:
+                if self.wild is None:
+                    self.wild = SampledSet(self.subjects.cap)
                 self.wild.add(h)
         if pattern and len(self.patterns) < self.pcap:
             self.patterns.add(pattern)
         # min() keeps the label independent of arrival order should enrichment ever differ
-        self.peer = agency.peer_group if not self.peer else min(self.peer, agency.peer_group)
-        self.nj |= agency.category == "NJ"
-        self.immigration |= agency.immigration_enforcement
-        self.federal |= agency.federal
+        peer = agency.peer_group
+        if not self.peer or peer < self.peer:
+            self.peer = peer
+        if not self.nj and agency.category == "NJ":
+            self.nj = True
+        if agency.immigration_enforcement:
+            self.immigration = True
+        if agency.federal:
+            self.federal = True
 
     def distinct(self) -> int:
         return self.subjects.estimate()
 
     def wild_distinct(self) -> int:
-        return self.wild.estimate()
+        return self.wild.estimate() if self.wild is not None else 0
 
     def max_siblings(self) -> int:
         """Largest set of patterns that differ only in their last literal character (AB1*, AB2*...)."""
@@ -68,10 +76,8 @@ class Bucket:
         m.subjects = SampledSet(a.subjects.cap)
         m.subjects.members = _union(a.subjects, b.subjects)
         m.subjects.level = max(a.subjects.level, b.subjects.level)
-        m.wild.members = _union(a.wild, b.wild)
-        m.wild.level = max(a.wild.level, b.wild.level)
         _refit(m.subjects)
-        _refit(m.wild)
+        m.wild = _merge_wild(a.wild, b.wild)
         m.patterns = a.patterns | b.patterns
         m.n = a.n + b.n
         m.peer = min(a.peer, b.peer)
@@ -80,14 +86,16 @@ class Bucket:
 
     def dump(self) -> list[Any]:
         flags = [self.nj, self.immigration, self.federal]
-        return [self.n, self.peer, flags, self.subjects.dump(), self.wild.dump(), sorted(self.patterns)]
+        wild = self.wild.dump() if self.wild is not None else [0, []]
+        return [self.n, self.peer, flags, self.subjects.dump(), wild, sorted(self.patterns)]
 
     @classmethod
     def load(cls, cap: int, pcap: int, raw: list[Any]) -> Bucket:
         b = cls(cap, pcap)
         b.n, b.peer = int(raw[0]), str(raw[1])
         b.nj, b.immigration, b.federal = (bool(x) for x in raw[2])
-        b.subjects, b.wild = SampledSet.load(cap, raw[3]), SampledSet.load(cap, raw[4])
+        b.subjects, wild = SampledSet.load(cap, raw[3]), SampledSet.load(cap, raw[4])
+        b.wild = wild if wild.members or wild.level else None
         b.patterns = set(raw[5])
         return b
 
@@ -95,6 +103,14 @@ class Bucket:
 def _union(a: SampledSet, b: SampledSet) -> set[int]:
     mask = (1 << max(a.level, b.level)) - 1
     return {m for m in a.members | b.members if not m & mask}
+
+
+def _merge_wild(a: SampledSet | None, b: SampledSet | None) -> SampledSet | None:
+    if a is None or b is None:
+        return a or b  # the union with an empty set is the other one (the window only reads it)
+    m = SampledSet(a.cap, max(a.level, b.level), _union(a, b))
+    _refit(m)
+    return m
 
 
 def _refit(s: SampledSet) -> None:

@@ -71,6 +71,7 @@ class BulkSweep(Detector):
     def __init__(self, params: Params, ctx: DetectorContext) -> None:
         super().__init__(params, ctx)
         self.p: BulkSweepParams = params  # type: ignore[assignment]
+        self._hops = [width / 2 for width in self.p.scales_s]
         self._reset()
 
     def _reset(self) -> None:
@@ -89,28 +90,32 @@ class BulkSweep(Detector):
     def on_query(self, q: Query) -> Iterable[Finding]:
         if not counted(q) or q.ts < self.wm:
             return ()  # children of a counted query, other domains; late events (the pipeline filters them)
-        self.first_ts = q.ts if self.first_ts is None else min(self.first_ts, q.ts)
+        ts = q.ts
+        if self.first_ts is None or ts < self.first_ts:
+            self.first_ts = ts
         wild = q.search_mode in WILDCARD_MODES or q.message_key in WILDCARD_KEYS
         item = q.subject_key or (f"p:{q.pattern}" if q.pattern else None)
         h = stable_hash(item) if item else None
-        keys = [q.ori] if not q.operator_id else [q.ori, f"{q.ori}/{q.operator_id}"]
-        for si, width in enumerate(self.p.scales_s):
-            hop = width / 2
-            start = float(int(q.ts // hop) * hop)
+        pattern, agency, ori = q.pattern if wild else None, q.agency, q.ori
+        keys = (ori,) if not q.operator_id else (ori, f"{ori}/{q.operator_id}")
+        opened = self.open
+        for si, hop in enumerate(self._hops):
+            start = float(int(ts // hop) * hop)
             for key in keys:
-                bucket = self._bucket(si, key, start, hop)
-                bucket.add(h, wild, q.pattern if wild else None, q.agency)
+                buckets = opened.get((si, key))
+                bucket = buckets.get(start) if buckets is not None else None
+                if bucket is None:
+                    bucket = self._bucket(si, key, start, hop)
+                bucket.add(h, wild, pattern, agency)
         return ()
 
     def _bucket(self, si: int, key: str, start: float, hop: float) -> Bucket:
         buckets = self.open.setdefault((si, key), {})
-        bucket = buckets.get(start)
-        if bucket is None:
-            bucket = buckets[start] = Bucket(self.p.max_distinct_per_key, self.p.max_patterns_per_key)
-            for w in (start - hop, start):  # the bucket is the tail of one window and the head of the next
-                if (si, key, w) not in self.pending:
-                    self.pending.add((si, key, w))
-                    heapq.heappush(self.due, (w + 2 * hop, si, 1 if "/" not in key else 0, key, w))
+        bucket = buckets[start] = Bucket(self.p.max_distinct_per_key, self.p.max_patterns_per_key)
+        for w in (start - hop, start):  # the bucket is the tail of one window and the head of the next
+            if (si, key, w) not in self.pending:
+                self.pending.add((si, key, w))
+                heapq.heappush(self.due, (w + 2 * hop, si, 1 if "/" not in key else 0, key, w))
         return bucket
 
     # -- windows ------------------------------------------------------------------------------
