@@ -12,6 +12,9 @@ import hashlib
 import hmac
 
 _PREFIX = "sk_"
+# Upstream subject keys (already pseudonymous, never clear text) repeat within a multi-state family and
+# across a person's look-ups: their re-keyed hash is cached. Clear-text material is never cached.
+_CACHE_MAX = 200_000
 
 
 class Pseudonymizer:
@@ -20,9 +23,21 @@ class Pseudonymizer:
             raise ValueError("pseudonymization key must be at least 16 bytes")
         self._key = key
         self._previous = previous_key
+        self._upstream: dict[str, str] = {}
 
     def _digest(self, key: bytes, material: str) -> str:
-        return _PREFIX + hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        # hmac.digest is the one-shot C path; same bytes as hmac.new(...).digest()
+        return _PREFIX + hmac.digest(key, material.encode("utf-8"), hashlib.sha256).hex()[:32]
+
+    def _current(self, material: str, upstream: bool) -> str:
+        if not upstream:
+            return self._digest(self._key, material)
+        cached = self._upstream.get(material)
+        if cached is None:
+            if len(self._upstream) >= _CACHE_MAX:
+                self._upstream.clear()
+            cached = self._upstream[material] = self._digest(self._key, material)
+        return cached
 
     @staticmethod
     def _material(
@@ -71,7 +86,7 @@ class Pseudonymizer:
         if material is None:
             return None, None
         prev = self._digest(self._previous, material) if with_previous and self._previous else None
-        return self._digest(self._key, material), prev
+        return self._current(material, bool(upstream_key)), prev
 
     def previous_subject_key(self, current_material: str) -> str | None:
         return None if self._previous is None else self._digest(self._previous, current_material)
