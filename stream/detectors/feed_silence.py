@@ -75,7 +75,8 @@ class FeedSilence(Detector):
         out: list[Finding] = []
         while self.heap and self.heap[0] < watermark:
             self._consume(heapq.heappop(self.heap), out)
-        if self.last is not None and self.fired != self.last:
+        # allowed_s is never below floor_s: shorter silences need no expectation (computed per hour)
+        if self.last is not None and self.fired != self.last and watermark - self.last > self.p.floor_s:
             allowed = self.allowed(self.last)
             if watermark - self.last > allowed["allowed_s"]:
                 out.append(self._finding(self.last, watermark, allowed, open_gap=True))
@@ -84,9 +85,10 @@ class FeedSilence(Detector):
     def _consume(self, ts: float, out: list[Finding]) -> None:
         if self.last is not None:
             gap = ts - self.last
-            allowed = self.allowed(self.last)
-            if gap > allowed["allowed_s"] and self.fired != self.last:
-                out.append(self._finding(self.last, ts, allowed, open_gap=False))
+            if gap > self.p.floor_s and self.fired != self.last:  # cheap bound first (see on_watermark)
+                allowed = self.allowed(self.last)
+                if gap > allowed["allowed_s"]:
+                    out.append(self._finding(self.last, ts, allowed, open_gap=False))
             self._measure(self.last, gap)
         self.last = ts
 
