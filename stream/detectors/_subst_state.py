@@ -48,6 +48,7 @@ class SubstitutionState:
         self.quiet_until: dict[str, float] = {}
         self.partners: dict[str, list[list[Any]]] = {}  # subject -> [[ts, ori, eid, state]] partner look-ups
         self._recent_pruned = float("-inf")
+        self._hour_lo, self._hour_label = float("inf"), ""  # memo of _count (not state)
 
     # -- intake ---------------------------------------------------------------------------------
     def add_query(self, q: Query) -> None:
@@ -114,8 +115,19 @@ class SubstitutionState:
 
     def _count(self, ori: str, ts: float, skey: str, index: int) -> None:
         """Counted per open hour first, so a decision at B sees exactly the events before B."""
-        hour = str(int(align(ts, _HOUR)))
-        self.pending.setdefault(hour, {}).setdefault(ori, {}).setdefault(skey, [0, 0])[index] += 1
+        if not self._hour_lo <= ts < self._hour_lo + _HOUR:  # the label of the open hour, built once
+            self._hour_lo = align(ts, _HOUR)
+            self._hour_label = str(int(self._hour_lo))
+        by_ori = self.pending.get(self._hour_label)
+        if by_ori is None:
+            by_ori = self.pending[self._hour_label] = {}
+        by_skey = by_ori.get(ori)
+        if by_skey is None:
+            by_skey = by_ori[ori] = {}
+        row = by_skey.get(skey)
+        if row is None:
+            row = by_skey[skey] = [0, 0]
+        row[index] += 1
 
     def fold(self, boundary: float) -> None:
         """Move the counts of hours before `boundary` into the per-day volumes and totals."""

@@ -63,14 +63,15 @@ class AgencySubstitution(Detector):
         )  # fmt: skip
 
     def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
-        if q is not None:
+        if q is not None and q.subject_key_prev:  # only during a key rotation overlap
             adopt_previous(q, [self.st.blocked, self.st.recent, self.st.partners], [])
         if r.blocked and q is not None and q.subject_key and self.clock.admit(r.ts):
             self.st.add_block(q, r)
         return ()
 
     def on_query(self, q: Query) -> Iterable[Finding]:
-        adopt_previous(q, [self.st.blocked, self.st.recent, self.st.partners], [])
+        if q.subject_key_prev:  # only during a key rotation overlap
+            adopt_previous(q, [self.st.blocked, self.st.recent, self.st.partners], [])
         if q.first_of_logical and q.subject_key and self.clock.admit(q.ts):
             self.st.add_query(q)
         return ()
