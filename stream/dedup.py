@@ -1,11 +1,13 @@
 """Bounded memory of ids already seen: redelivered events and multi-state query families.
 
 Entries live for a horizon of event time (and never beyond a hard capacity). Dict insertion order is
-close to event-time order, so expiry pops from the front in amortised O(1).
+close to event-time order, so expiry pops from the front in amortised O(1). An OrderedDict, because
+`next(iter(d))` on a plain dict walks over every slot deleted from its front since the last resize.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 
@@ -13,7 +15,7 @@ class SeenIds:
     def __init__(self, horizon_s: float, capacity: int) -> None:
         self.horizon_s = horizon_s
         self.capacity = capacity
-        self._ids: dict[str, float] = {}
+        self._ids: OrderedDict[str, float] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -24,7 +26,7 @@ class SeenIds:
             return False
         self._ids[key] = ts
         if len(self._ids) > self.capacity:
-            del self._ids[next(iter(self._ids))]
+            self._ids.popitem(last=False)
         return True
 
     def expire(self, watermark: float) -> None:
@@ -40,4 +42,4 @@ class SeenIds:
         return [[k, v] for k, v in self._ids.items()]
 
     def restore(self, rows: list[Any]) -> None:
-        self._ids = {k: v for k, v in rows}
+        self._ids = OrderedDict((k, v) for k, v in rows)

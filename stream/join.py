@@ -6,6 +6,7 @@ still counted and still usable by detectors that need only the response.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ Pair = tuple[Response, Query | None]
 class ResponseJoin:
     def __init__(self, window_s: float) -> None:
         self.window_s = window_s
-        self._queries: dict[str, Query] = {}
+        self._queries: OrderedDict[str, Query] = OrderedDict()  # front pops stay O(1)
         self._waiting: dict[str, list[Response]] = {}
 
     def __len__(self) -> int:
@@ -58,7 +59,7 @@ class ResponseJoin:
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self._queries = {}
+        self._queries = OrderedDict()
         for d in state.get("queries", []):
             q = query_from_dict(d)
             self._queries[q.event_id] = q
