@@ -8,7 +8,10 @@ round-trips through JSON, because detector state is checkpointed with the offset
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import sys
+from array import array
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -107,11 +110,31 @@ class SampledSet:
         return len(self.members) << self.level
 
     def dump(self) -> list[Any]:
-        return [self.level, sorted(self.members)]
+        # Members are 63-bit hashes: packed as base64 of sorted little-endian uint64 (11 characters
+        # per member instead of ~20 as JSON numbers; this was most of bulk_sweep's checkpoint).
+        return [self.level, _pack(self.members)] if self.members else [self.level, []]
 
     @classmethod
     def load(cls, cap: int, raw: list[Any]) -> SampledSet:
-        return cls(cap, int(raw[0]), {int(m) for m in raw[1]})
+        members = raw[1]
+        if isinstance(members, str):
+            return cls(cap, int(raw[0]), _unpack(members))
+        return cls(cap, int(raw[0]), {int(m) for m in members})  # checkpoints written before packing
+
+
+def _pack(members: set[int]) -> str:
+    packed = array("Q", sorted(members))
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode("ascii")
+
+
+def _unpack(text: str) -> set[int]:
+    packed = array("Q")
+    packed.frombytes(base64.b64decode(text, validate=True))
+    if sys.byteorder != "little":
+        packed.byteswap()
+    return set(packed)
 
 
 class DayRing:
