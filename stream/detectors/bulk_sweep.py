@@ -200,7 +200,6 @@ class BulkSweep(Detector):
             "open": [
                 [si, key, [[s, b.dump()] for s, b in bs.items()]] for (si, key), bs in self.open.items()
             ],
-            "pending": sorted([e, si, o, k, s] for e, si, o, k, s in self.due),
             "history": [[si, key, [[d, *v] for d, v in h.items()]] for (si, key), h in self.history.items()],
             "peers": self.peers.dump(),
             "fired_until": dict(self.fired_until),
@@ -214,15 +213,28 @@ class BulkSweep(Detector):
         cap, pcap = self.p.max_distinct_per_key, self.p.max_patterns_per_key
         for si, key, rows in state.get("open", []):
             self.open[(si, key)] = {float(s): Bucket.load(cap, pcap, raw) for s, raw in rows}
-        self.due = [
-            (float(e), int(si), int(o), str(k), float(s)) for e, si, o, k, s in state.get("pending", [])
-        ]
+        if "pending" in state:  # checkpoints written before the due windows were derived
+            self.due = [(float(e), int(si), int(o), str(k), float(s)) for e, si, o, k, s in state["pending"]]
+            self.pending = {(si, k, s) for _, si, _, k, s in self.due}
+        else:
+            self._due_from_open()
         heapq.heapify(self.due)
-        self.pending = {(si, k, s) for _, si, _, k, s in self.due}
         for si, key, rows in state.get("history", []):
             self.history[(si, key)] = {int(r[0]): [int(r[1]), int(r[2])] for r in rows}
         self.peers = PeerStats.load(self.p.history_days, state.get("peers", []))
         self.fired_until = {k: float(v) for k, v in state.get("fired_until", {}).items()}
+
+    def _due_from_open(self) -> None:
+        """The windows still due are those of the open buckets (each is the tail of the window one hop
+        earlier and the head of its own) that the watermark has not closed: a window is only ever
+        closed together with its head bucket, so nothing else needs checkpointing (it was ~1/3 of it)."""
+        for (si, key), buckets in self.open.items():
+            hop, order = self._hops[si], 1 if "/" not in key else 0
+            for start in buckets:
+                for w in (start - hop, start):
+                    if w + 2 * hop > self.wm and (si, key, w) not in self.pending:
+                        self.pending.add((si, key, w))
+                        self.due.append((w + 2 * hop, si, order, key, w))
 
     def state_size(self) -> int:
         return len(self.open) + len(self.history)
