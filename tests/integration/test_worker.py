@@ -95,10 +95,10 @@ def test_replay_and_run_give_identical_alert_sets(
     "failpoint",
     [
         "after_alert_write:2",
-        "during_checkpoint:4",
-        "after_checkpoint_write:3",
-        "after_alert_write:5",
         "during_checkpoint:2",
+        "after_checkpoint_write:2",
+        "after_alert_write:4",
+        "during_checkpoint:3",
     ],
 )
 def test_sigkill_and_restart_ends_with_the_uninterrupted_alert_set(
