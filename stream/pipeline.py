@@ -104,18 +104,10 @@ class Pipeline:
 
     # -- event path ---------------------------------------------------------------------------
     def process(self, event: Query | Response) -> list[Finding]:
-        if not self._events.first(event.event_id, event.ts):
-            if self._on_duplicate:
-                self._on_duplicate()
-            return []
-        self.events_in += 1
         findings: list[Finding] = []
-        if event.ts > self.max_ts:
-            self.max_ts = event.ts
-            self._advance(findings)
-        late = event.ts < self.watermark
-        if late and self._on_late:
-            self._on_late("query" if isinstance(event, Query) else "response")
+        late = self._admit(event, findings)
+        if late is None:
+            return findings
         if isinstance(event, Query):
             self._query(event, late, findings)
         else:
@@ -125,20 +117,26 @@ class Pipeline:
 
     def process_joined(self, r: Response, q: Query | None) -> list[Finding]:
         """A response already joined upstream (repartitioned mode): skip the local join."""
-        if not self._events.first(r.event_id, r.ts):
+        findings: list[Finding] = []
+        late = self._admit(r, findings)
+        if late is not None:
+            self._response(r, q, late, findings)
+        return findings
+
+    def _admit(self, event: Query | Response, findings: list[Finding]) -> bool | None:
+        """Dedup and event time: None for a redelivery, else whether the event is late."""
+        if not self._events.first(event.event_id, event.ts):
             if self._on_duplicate:
                 self._on_duplicate()
-            return []
+            return None
         self.events_in += 1
-        findings: list[Finding] = []
-        if r.ts > self.max_ts:
-            self.max_ts = r.ts
+        if event.ts > self.max_ts:
+            self.max_ts = event.ts
             self._advance(findings)
-        late = r.ts < self.watermark
+        late = event.ts < self.watermark
         if late and self._on_late:
-            self._on_late("response")
-        self._response(r, q, late, findings)
-        return findings
+            self._on_late("query" if isinstance(event, Query) else "response")
+        return late
 
     def tick(self, idle_event_time: float) -> list[Finding]:
         """Advance event time with no event (the injected wall clock says the feed is idle)."""

@@ -16,19 +16,8 @@ def load_all() -> dict[str, type[Detector]]:
     """Import every detector module (explicitly, nothing at import time of this package)."""
     import importlib
 
-    for name in (
-        "bulk_sweep",
-        "agency_spike",
-        "photo_face_match",
-        "policy_violation",
-        "policy_leak",
-        "blocked_retry",
-        "agency_substitution",
-        "subject_focus",
-        "sensitive_targeting",
-        "s2s_misuse",
-        "new_requester",
-        "feed_silence",
-    ):
+    from stream.findings import DETECTORS  # the alert contract's enum: one module per kind
+
+    for name in DETECTORS:
         importlib.import_module(f"stream.detectors.{name}")
     return REGISTRY
