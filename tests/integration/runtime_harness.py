@@ -52,7 +52,7 @@ def worker_env(bootstrap: str, redis_url: str, topic: str, group: str, **extra: 
             "DMVWATCH_REDIS__URL": redis_url,
             "DMVWATCH_METRICS__PORT": "0",
             "DMVWATCH_RUNTIME__CHECKPOINT_INTERVAL_S": "0.3",
-        "DMVWATCH_RUNTIME__CHECKPOINT_COST_BUDGET": "1",  # checkpoint often: crash points to hit
+            "DMVWATCH_RUNTIME__CHECKPOINT_COST_BUDGET": "1",  # checkpoint often: crash points to hit
             "DMVWATCH_RUNTIME__IDLE_CLOSE_S": "86400",  # event time must not follow the wall clock here
             "DMVWATCH_LOG_LEVEL": "WARNING",
         }
