@@ -79,7 +79,6 @@ class BulkSweep(Detector):
         # (scale index, key) -> {bucket start: Bucket}; key is "ORI" or "ORI/operator"
         self.open: dict[tuple[int, str], dict[float, Bucket]] = {}
         self.due: list[tuple[float, int, int, str, float]] = []  # (end, scale, kind order, key, start)
-        self.pending: set[tuple[int, str, float]] = set()
         self.history: dict[tuple[int, str], dict[int, list[int]]] = {}  # day -> [max distinct, max wild]
         self.peers = PeerStats(self.p.history_days)
         self.fired_until: dict[str, float] = {}
@@ -110,12 +109,19 @@ class BulkSweep(Detector):
         return ()
 
     def _bucket(self, si: int, key: str, start: float, hop: float) -> Bucket:
-        buckets = self.open.setdefault((si, key), {})
+        buckets = self.open.get((si, key))
+        if buckets is None:
+            buckets = self.open[(si, key)] = {}
+        # The bucket is the tail of window start-hop and the head of window start. A window is queued
+        # once, by whichever of its two buckets comes first, and closes (popping its head) only after
+        # the watermark passed its end, when no event can open a bucket in it any more. So a window is
+        # already queued exactly when its other bucket is open.
+        order = 1 if "/" not in key else 0
+        if start - hop not in buckets:
+            heapq.heappush(self.due, (start + hop, si, order, key, start - hop))
+        if start + hop not in buckets:
+            heapq.heappush(self.due, (start + 2 * hop, si, order, key, start))
         bucket = buckets[start] = Bucket(self.p.max_distinct_per_key, self.p.max_patterns_per_key)
-        for w in (start - hop, start):  # the bucket is the tail of one window and the head of the next
-            if (si, key, w) not in self.pending:
-                self.pending.add((si, key, w))
-                heapq.heappush(self.due, (w + 2 * hop, si, 1 if "/" not in key else 0, key, w))
         return bucket
 
     # -- windows ------------------------------------------------------------------------------
@@ -124,7 +130,6 @@ class BulkSweep(Detector):
         self.wm = max(self.wm, watermark)
         while self.due and self.due[0][0] <= watermark:
             end, si, _, key, start = heapq.heappop(self.due)
-            self.pending.discard((si, key, start))
             finding = self._close(si, key, start, end)
             if finding is not None:
                 out.append(finding)
@@ -215,7 +220,6 @@ class BulkSweep(Detector):
             self.open[(si, key)] = {float(s): Bucket.load(cap, pcap, raw) for s, raw in rows}
         if "pending" in state:  # checkpoints written before the due windows were derived
             self.due = [(float(e), int(si), int(o), str(k), float(s)) for e, si, o, k, s in state["pending"]]
-            self.pending = {(si, k, s) for _, si, _, k, s in self.due}
         else:
             self._due_from_open()
         heapq.heapify(self.due)
@@ -228,12 +232,13 @@ class BulkSweep(Detector):
         """The windows still due are those of the open buckets (each is the tail of the window one hop
         earlier and the head of its own) that the watermark has not closed: a window is only ever
         closed together with its head bucket, so nothing else needs checkpointing (it was ~1/3 of it)."""
+        queued: set[tuple[int, str, float]] = set()
         for (si, key), buckets in self.open.items():
             hop, order = self._hops[si], 1 if "/" not in key else 0
             for start in buckets:
                 for w in (start - hop, start):
-                    if w + 2 * hop > self.wm and (si, key, w) not in self.pending:
-                        self.pending.add((si, key, w))
+                    if w + 2 * hop > self.wm and (si, key, w) not in queued:
+                        queued.add((si, key, w))
                         self.due.append((w + 2 * hop, si, order, key, w))
 
     def state_size(self) -> int:
