@@ -103,6 +103,9 @@ class Rule(_Strict):
     forbidden_search_modes: list[SearchMode] = Field(default_factory=list)
     face_recognition_ban: StrictBool = False
     photo_ban: StrictBool = False
+    # The whole rule does not apply to a query carrying one of these predicates (e.g. a statute whose
+    # photo ban a court order lifts).
+    lifted_by: list[Predicate] = Field(default_factory=list)
     bulk_ban: StrictBool = False
     allowed_purpose_codes: list[PurposeCode] | None = None
     carve_outs: list[CarveOut] = Field(default_factory=list)
@@ -126,7 +129,7 @@ class Rule(_Strict):
 
     def reasons(self, q: Query) -> list[str]:
         """Every reason this rule is broken by `q` (the caller has checked requester and dates)."""
-        if any(c.covers(q) for c in self.carve_outs):
+        if any(c.covers(q) for c in self.carve_outs) or q.predicate in self.lifted_by:
             return []
         out = self._access_reasons(q)
         if q.message_key in self.forbidden_message_keys:

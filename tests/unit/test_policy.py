@@ -104,6 +104,11 @@ def test_photo_face_bans_and_carve_outs() -> None:
     assert reasons("CA", agency=ice, message_key="IQ", search_mode="name_dob_sex") == set()
     assert ("CA-AB1747-CLETS", "restricted_agency_no_predicate") in reasons("CA", agency=ice)
     assert ("CO-SB21-131-CERTIFIED-PURPOSE", "purpose_code") in reasons("CO", agency=CBP, purpose_code="S")
+    # a court-issued predicate lifts NJ's photo ban and CO's declared-purpose rule (their statutes'
+    # own exception), not NY's photo-system rule above
+    court = {"predicate": "court_order"}
+    assert reasons("NJ", agency=ice, image_requested=True, **court) == set()
+    assert reasons("CO", agency=CBP, purpose_code="S", **court) == set()
 
 
 def test_washington_block_is_dated_and_covers_ice_not_cbp() -> None:
