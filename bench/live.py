@@ -72,7 +72,9 @@ def histogram_quantiles(text: str, name: str, qs: tuple[float, ...]) -> dict[flo
     return out
 
 
-def latency_and_rss(registry: Path, redis_url: str, rate: int, seconds: int, work: Path) -> dict[str, float]:
+def latency_and_rss(
+    registry: Path, redis_url: str, rate: int, seconds: int, work: Path, scenarios: Path | None = None
+) -> dict[str, float]:
     topic = f"bench.live.{run_id()}"
     from bench.common import create_topic
 
@@ -115,7 +117,7 @@ def latency_and_rss(registry: Path, redis_url: str, rate: int, seconds: int, wor
             "--seed",
             "5",
             "--scenarios",
-            str(ROOT / "deploy" / "scenarios" / "demo.yaml"),
+            str(scenarios or ROOT / "bench" / "live-scenarios.yaml"),
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

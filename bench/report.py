@@ -26,6 +26,8 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         return "met" if cond else "**missed**"
 
     p99 = _get(res, "live", "p99_event_to_alert_s")
+    if not _get(res, "live", "alerts_observed") > 0:
+        p99 = float("nan")  # no alert raised during the live run: nothing was measured
     rss = _get(res, "live", "peak_rss_mb")
     speed = _get(res, "scale_out", "speedup")
     sim_file = _get(res, "simulator_file_events_per_s")
