@@ -189,6 +189,8 @@ def photo_harvest(ctx: Ctx) -> None:
     assert a is not None
     if v == "face_ban":
         ctx.dest = dest_for(ctx, a, "IL")
+        # an immigration-enforcement face search into a face-ban state breaks that state's rules too
+        ctx.label_extra["also_expected"] = ["policy_violation"]
         for ms in ctx.times(max(1, round(ctx.intensity(2)))):
             ask(ctx, ms, "FRS", "face_image", ctx.dest, rnd.getrandbits(40), image=True, source="face")
         return
