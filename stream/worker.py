@@ -281,7 +281,7 @@ class Worker:
         ]
         topic = self.settings.kafka.dead_letter_topic
         try:
-            self.producer.produce(topic, value=raw, key=msg.key(), headers=headers)
+            self._produce(topic, raw, msg.key(), headers)
         except KafkaException as err:
             if err.args[0].code() != KafkaError.MSG_SIZE_TOO_LARGE:
                 raise
@@ -289,9 +289,17 @@ class Worker:
             # on the same message at every restart. Keep its head and say how long it was.
             headers.append(("dlq.truncated_from", str(len(raw)).encode()))
             keep = self.settings.runtime.max_message_bytes
-            self.producer.produce(topic, value=raw[:keep], key=msg.key(), headers=headers)
+            self._produce(topic, raw[:keep], msg.key(), headers)
         self.producer.poll(0)
         self.metrics.dead_letter(exc.reason)
+
+    def _produce(self, topic: str, value: bytes, key: Any, headers: Any) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, value=value, key=key, headers=headers)
+                return
+            except BufferError:  # local queue full (a flood of bad input): let it drain, then retry
+                self.producer.poll(0.1)
 
     def _idle_ticks(self, now: float) -> None:
         idle = self.settings.runtime.idle_close_s
