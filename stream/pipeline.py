@@ -45,7 +45,7 @@ class PipelineConfig:
     allowed_lateness_s: float = 300.0
     join_window_s: float = 600.0
     dedup_horizon_s: float = 3600.0
-    dedup_capacity: int = 2_000_000
+    dedup_capacity: int = 500_000
     tick_s: float = 60.0  # watermark granularity handed to detectors (deterministic points)
     scope: str = "all"  # all | agency | subject | state | feed | none
 

@@ -118,7 +118,12 @@ class RuntimeSettings(_Section):
         600.0, gt=0, le=3600, description="How long (event time) a response waits for its query."
     )
     dedup_horizon_s: float = Field(3600.0, gt=0, description="Event-time horizon of redelivery dedup.")
-    dedup_capacity: int = Field(2_000_000, ge=1000, description="Event ids remembered for redelivery dedup.")
+    dedup_capacity: int = Field(
+        500_000,
+        ge=1000,
+        description="Event ids remembered for redelivery dedup (bounds memory: about 5 h of national "
+        "traffic, or 4 min at 2,000 events/s).",
+    )
     checkpoint_interval_s: float = Field(
         2.0, gt=0, le=600, description="Seconds between checkpoints/commits."
     )
