@@ -29,8 +29,9 @@ class CheckpointStore:
         offset, state = raw[0], raw[1]
         if offset is None:
             return None, None
-        blob = state.encode("latin-1") if isinstance(state, str) else state
-        return int(offset), (orjson.loads(zlib.decompress(blob)) if blob else None)
+        if state is not None and not isinstance(state, bytes):
+            raise TypeError("checkpoints are binary: use a Redis client with decode_responses=False")
+        return int(offset), (orjson.loads(zlib.decompress(state)) if state else None)
 
     def stage(
         self, pipe: redis.client.Pipeline, topic: str, partition: int, offset: int, state: dict[str, Any]
