@@ -21,10 +21,7 @@ from pathlib import Path
 import redis
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from stream.aggregates import MonthlyAggregator
-from stream.app import build_core
-from stream.replay import Replayer, ReplayResult
-from stream.settings import load_settings
+from stream.replay import ReplayResult
 from tests.integration import runtime_harness as h
 
 STACK = h.ROOT / "deploy" / "local" / "stack"
@@ -117,23 +114,7 @@ class PacedProducer(threading.Thread):
         self.undelivered = producer.flush(180)
 
 
-def replay_oracle(lines: list[bytes], env: dict[str, str] | None = None) -> ReplayResult:
-    """`replay` over `lines` with the runtime settings of the workers' `env`, with monthly aggregates."""
-    saved = {k: v for k, v in os.environ.items() if k.startswith("DMVWATCH_")}
-    for k in saved:
-        os.environ.pop(k)
-    os.environ.update({k: v for k, v in (env or {}).items() if k.startswith("DMVWATCH_RUNTIME__")})
-    try:
-        core = build_core(load_settings(), live=False)
-    finally:
-        for k in [k for k in os.environ if k.startswith("DMVWATCH_")]:
-            os.environ.pop(k)
-        os.environ.update(saved)
-    replayer = Replayer(core, MonthlyAggregator())
-    for line in lines:
-        replayer.feed(line)
-    replayer.finish()
-    return replayer.result
+replay_oracle = h.replay_result  # the oracle of every fault test: replay with monthly aggregates
 
 
 def dead_letter_offsets(bootstrap: str, dlq_topic: str, timeout_s: float = 10) -> set[str]:

@@ -17,8 +17,9 @@ import redis
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from stream.aggregates import MonthlyAggregator
 from stream.app import build_core
-from stream.replay import Replayer
+from stream.replay import Replayer, ReplayResult
 from stream.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,8 +143,9 @@ def describe_diff(got: set[str], expected: set[str], client: redis.Redis) -> str
     return f"missing {len(expected - got)}, unexpected by detector {dict(extra)}"
 
 
-def oracle(lines: list[bytes], env: dict[str, str] | None = None) -> set[str]:
-    """Alert ids of `replay` over `lines`, with the DMVWATCH_ settings of `env` (as the workers)."""
+def replay_result(lines: list[bytes], env: dict[str, str] | None = None) -> ReplayResult:
+    """`replay` over `lines` (alerts, dead letters, monthly aggregates) with the runtime settings of the
+    workers' `env` and none of the caller's own DMVWATCH_ variables."""
     saved = {k: v for k, v in os.environ.items() if k.startswith("DMVWATCH_")}
     for k in saved:
         os.environ.pop(k)
@@ -154,8 +156,13 @@ def oracle(lines: list[bytes], env: dict[str, str] | None = None) -> set[str]:
         for k in [k for k in os.environ if k.startswith("DMVWATCH_")]:
             os.environ.pop(k)
         os.environ.update(saved)
-    replayer = Replayer(core)
+    replayer = Replayer(core, MonthlyAggregator())
     for line in lines:
         replayer.feed(line)
     replayer.finish()
-    return set(replayer.result.alerts)
+    return replayer.result
+
+
+def oracle(lines: list[bytes], env: dict[str, str] | None = None) -> set[str]:
+    """Alert ids of `replay` over `lines`, with the DMVWATCH_ settings of `env` (as the workers)."""
+    return set(replay_result(lines, env).alerts)
