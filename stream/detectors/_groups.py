@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import Field
 
-from stream.detectors.base import Params
+from stream.detectors.base import Detector, Params
 from stream.findings import Finding, iso
 
 
@@ -176,3 +176,26 @@ def finding(kind: str, severity: str, b: Bucket, title: str, evidence: dict[str,
         destination_state=b.attrs.get("state"),
         policy_rule_id=b.attrs.get("rule_id"),
     )
+
+
+class GroupedRuleDetector(Detector):
+    """The rule detectors that page early (`policy_violation`, `policy_leak`): their groups are their
+    whole state; at close they raise the windows that reached `min_count` and did not fire early."""
+
+    groups: Groups
+    p: Any  # their WindowParams subclass, with `min_count`
+
+    def _finding(self, b: Bucket) -> Finding:
+        raise NotImplementedError
+
+    def on_watermark(self, watermark: float) -> list[Finding]:
+        return [self._finding(b) for b in self.groups.close(watermark) if due_at_close(b, self.p.min_count)]
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.groups.snapshot()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.groups.restore(state)
+
+    def state_size(self) -> int:
+        return len(self.groups)

@@ -21,14 +21,14 @@ from pydantic import Field
 from stream.detectors import register
 from stream.detectors._groups import (
     Bucket,
+    GroupedRuleDetector,
     Groups,
     WindowParams,
     base_evidence,
-    due_at_close,
     due_now,
     finding,
 )
-from stream.detectors.base import Detector, DetectorContext
+from stream.detectors.base import DetectorContext
 from stream.findings import Finding
 from stream.records import Query, Response
 
@@ -39,7 +39,7 @@ class PolicyLeakParams(WindowParams):
 
 
 @register
-class PolicyLeak(Detector):
+class PolicyLeak(GroupedRuleDetector):
     kind = "policy_leak"
     params_model = PolicyLeakParams
 
@@ -78,21 +78,9 @@ class PolicyLeak(Detector):
         b.sample("query_ids", q.event_id, self.p.sample_size)
         return b
 
-    def on_watermark(self, watermark: float) -> Iterable[Finding]:
-        return [self._finding(b) for b in self.groups.close(watermark) if due_at_close(b, self.p.min_count)]
-
     def _finding(self, b: Bucket) -> Finding:
         ori, state, rule_id = b.attrs["ori"], b.attrs["state"], b.attrs["rule_id"]
         ev: dict[str, Any] = base_evidence(b, self.p, self.p.min_count)
         ev.update(policy_rule_id=rule_id, responding_state=state)
         title = f"{state} answered {b.count} queries from {ori} that {rule_id} blocks"
         return finding(self.kind, "critical", b, title, ev)
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.groups.snapshot()
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.groups.restore(state)
-
-    def state_size(self) -> int:
-        return len(self.groups)

@@ -18,14 +18,14 @@ from pydantic import Field
 from stream.detectors import register
 from stream.detectors._groups import (
     Bucket,
+    GroupedRuleDetector,
     Groups,
     WindowParams,
     base_evidence,
-    due_at_close,
     due_now,
     finding,
 )
-from stream.detectors.base import Detector, DetectorContext
+from stream.detectors.base import DetectorContext
 from stream.findings import Finding
 from stream.records import Query
 
@@ -36,7 +36,7 @@ class PolicyViolationParams(WindowParams):
 
 
 @register
-class PolicyViolation(Detector):
+class PolicyViolation(GroupedRuleDetector):
     kind = "policy_violation"
     params_model = PolicyViolationParams
 
@@ -73,9 +73,6 @@ class PolicyViolation(Detector):
         b.tally("component", q.agency.component or q.agency.category)
         return b
 
-    def on_watermark(self, watermark: float) -> Iterable[Finding]:
-        return [self._finding(b) for b in self.groups.close(watermark) if due_at_close(b, self.p.min_count)]
-
     def _finding(self, b: Bucket) -> Finding:
         ori, state, rule_id = b.attrs["ori"], b.attrs["state"], b.attrs["rule_id"]
         ev: dict[str, Any] = base_evidence(b, self.p, self.p.min_count)
@@ -84,12 +81,3 @@ class PolicyViolation(Detector):
         reasons = ", ".join(sorted(b.tallies.get("reason", {})))
         title = f"{ori} broke {rule_id} querying {state}: {b.count} queries ({reasons})"
         return finding(self.kind, severity, b, title, ev)
-
-    def snapshot(self) -> dict[str, Any]:
-        return self.groups.snapshot()
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.groups.restore(state)
-
-    def state_size(self) -> int:
-        return len(self.groups)
