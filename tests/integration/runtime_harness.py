@@ -135,6 +135,18 @@ def alert_ids(client: redis.Redis) -> list[str]:
     return [fields[b"alert_id"].decode() for _, fields in client.xrange("dmvq:alerts")]
 
 
+def run_until_drained(
+    env: dict[str, str], bootstrap: str, client: redis.Redis, group: str, topic: str, log: Path
+) -> subprocess.Popen[bytes]:
+    """One worker with `env`, until every partition is checkpointed at its end; then SIGTERM."""
+    proc = start_worker(env, log)
+    try:
+        wait_drained(bootstrap, client, group, topic, [proc])
+    finally:
+        stop([proc])
+    return proc
+
+
 def describe_diff(got: set[str], expected: set[str], client: redis.Redis) -> str:
     """Missing and unexpected alerts by detector, for a readable assertion message."""
     from collections import Counter

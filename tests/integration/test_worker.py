@@ -46,13 +46,8 @@ def test_shared_samples_bad_lines_reach_the_dlq_and_good_events_are_processed(
     topic = new_topic(1)
     lines = SAMPLES.read_bytes().splitlines()
     h.produce(kafka_bootstrap, topic, lines)
-    procs = [
-        h.start_worker(h.worker_env(kafka_bootstrap, redis_url, topic, unique_group), tmp_path / "w.log")
-    ]
-    try:
-        h.wait_drained(kafka_bootstrap, redis_client, unique_group, topic, procs)
-    finally:
-        h.stop(procs)
+    env = h.worker_env(kafka_bootstrap, redis_url, topic, unique_group)
+    proc = h.run_until_drained(env, kafka_bootstrap, redis_client, unique_group, topic, tmp_path / "w.log")
     dlq = _dead_letters(kafka_bootstrap, f"{topic}.dlq", 2)
     assert sorted(d["dlq.error.class"] for d in dlq) == ["invalid_json", "schema_violation"]
     assert {d["dlq.source.topic"] for d in dlq} == {topic}
@@ -63,7 +58,7 @@ def test_shared_samples_bad_lines_reach_the_dlq_and_good_events_are_processed(
     assert sum(v for k, v in agg.items() if k.startswith("a|")) == 7
     assert sum(v for k, v in agg.items() if k.startswith("o|")) == 3  # the three responses
     assert sum(v for k, v in agg.items() if k.startswith("l|")) == 6  # logical queries: family once
-    assert procs[0].returncode == 0  # SIGTERM: graceful
+    assert proc.returncode == 0  # SIGTERM: graceful
 
 
 def test_replay_and_run_give_identical_alert_sets(
@@ -79,13 +74,8 @@ def test_replay_and_run_give_identical_alert_sets(
     assert len(expected) >= 10
     topic = new_topic(1)
     h.produce(kafka_bootstrap, topic, lines)
-    procs = [
-        h.start_worker(h.worker_env(kafka_bootstrap, redis_url, topic, unique_group), tmp_path / "w.log")
-    ]
-    try:
-        h.wait_drained(kafka_bootstrap, redis_client, unique_group, topic, procs)
-    finally:
-        h.stop(procs)
+    env = h.worker_env(kafka_bootstrap, redis_url, topic, unique_group)
+    h.run_until_drained(env, kafka_bootstrap, redis_client, unique_group, topic, tmp_path / "w.log")
     ids = h.alert_ids(redis_client)
     assert len(ids) == len(set(ids))
     assert set(ids) == expected
@@ -128,11 +118,7 @@ def test_sigkill_and_restart_ends_with_the_uninterrupted_alert_set(
     finally:
         h.stop([first], signal.SIGKILL)
     env.pop("DMVWATCH_FAILPOINT")
-    procs = [h.start_worker(env, tmp_path / "w.log")]
-    try:
-        h.wait_drained(kafka_bootstrap, redis_client, unique_group, topic, procs)
-    finally:
-        h.stop(procs)
+    h.run_until_drained(env, kafka_bootstrap, redis_client, unique_group, topic, tmp_path / "w.log")
     ids = h.alert_ids(redis_client)
     assert len(ids) == len(set(ids)), "an alert was created twice"
     assert set(ids) == expected
