@@ -10,144 +10,74 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from stream.detectors._robust import DAY, HOUR, median, utc_offset
+from stream.detectors._robust import DAY, HOUR, median
+from stream.detectors._spike_level import daily_levels, hour_shares, pop_add, pop_quantile
+from stream.detectors._spike_stats import dispersion_for, min_significant, nb_size, nb_tail
 from stream.findings import Finding
 
 
-def trimmed_mean(values: list[int], trim: float = 0.1) -> float:
-    """Mean without the top and bottom `trim` share: a burst day or an outage day barely moves it."""
-    if not values:
-        return 0.0
-    s = sorted(values)
-    k = int(len(s) * trim)
-    core = s[k : len(s) - k] or s
-    return sum(core) / len(core)
-
-
-def _is_weekend(day: int) -> bool:
-    return (day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday
-
-
-def daily_levels(det: Any, key: str, today: int) -> tuple[float, float, int] | None:
-    """(weekday level, weekend level, days used), or None while the key's history is too short.
-    The level is the larger of the trimmed mean of `baseline_days` and the median of the last three
-    days, so a lasting step up (reported once by the ramp rule) stops raising hourly bursts."""
-    ring = det.rings.get(key)
-    if ring is None:
-        return None
-    start = today - det.p.baseline_days
-    vals = ring.days(start, today)
-    if len(vals) < det.p.min_history_days:
-        return None
-    lo = max(start, ring.first_day, ring.last_day - ring.n + 1)
-    wd = [v for i, v in enumerate(vals) if not _is_weekend(lo + i)]
-    we = [v for i, v in enumerate(vals) if _is_weekend(lo + i)]
-    recent = median([float(v) for v in vals[-3:]])
-    level_wd = max(trimmed_mean(wd or we), recent)
-    if len(we) >= 2:
-        level_we = trimmed_mean(we)
-    else:  # no weekend seen yet: the brief's prior (federal investigators ~0.4x, patrol ~0.9x)
-        name = det.meta[key][0].removeprefix("component:")
-        level_we = level_wd * det.p.weekend_prior.get(name, det.p.weekend_prior.get("default", 1.0))
-    return level_wd, level_we, len(vals)
-
-
-def expected(det: Any, key: str, first: float, last: float, levels: tuple[float, float, int]) -> float | None:
-    name, tz, _ = det.meta[key]
-    prof = det.profiles.get(name)
-    if prof is None:
-        return None
-    total, t = 0.0, first
-    while t <= last:
-        local = t + utc_offset(t, tz)
-        weekend = _is_weekend(int(local // DAY))
-        share = prof.share(weekend, int(local % DAY // HOUR))
-        if share is None:
-            return None
-        total += (levels[1] if weekend else levels[0]) * share
-        t += HOUR
-    return total
-
-
-def pop_add(det: Any, n_hours: int, day: int, ratio: float) -> None:
-    """Every key's burst ratio goes into one histogram per window length and day (bins of 0.05)."""
-    hist = det.pop.setdefault(str(n_hours), {}).setdefault(day, {})
-    b = min(2000, int(ratio * 20))
-    hist[b] = hist.get(b, 0) + 1
-
-
-def _merge(days: dict[int, dict[int, int]], lo: int, hi: int) -> dict[int, int]:
-    merged: dict[int, int] = {}
-    for d, hist in days.items():
-        if lo < d < hi:
-            for b, c in hist.items():
-                merged[b] = merged.get(b, 0) + c
-    return merged
-
-
-def pop_quantile(det: Any, n_hours: int, day: int) -> float:
-    """High quantile of observed/expected over all keys in the last week (today's earlier windows
-    only while the earlier days are too few, so the first day already calibrates): how far benign
-    traffic strays from its expectation here. Over-dispersed traffic raises the bar; Poisson-clean
-    traffic leaves the configured ratio."""
-    p, days = det.p, det.pop.get(str(n_hours), {})
-    merged = _merge(days, day - 7, day)  # earlier days only: a burst today must not raise its own bar
-    if sum(merged.values()) < p.pop_min_samples:
-        merged = _merge(days, day - 7, day + 1)
-    total = sum(merged.values())
-    if total < p.pop_min_samples:
-        return 0.0
-    seen = 0
-    for b in sorted(merged):
-        seen += merged[b]
-        if seen >= p.pop_quantile * total:
-            return (b + 1) / 20
-    return 0.0
-
-
 def burst_finding(
-    det: Any, key: str, first: float, h: float, obs: int, n_hours: int, min_ratio: float
+    det: Any, key: str, first: float, h: float, obs: int, n_hours: int, min_ratio: float, ctx: dict[str, Any]
 ) -> Finding | None:
+    """`ctx` is shared by every key while one hour is closed: alpha, keys tested and a memo."""
     p = det.p
-    today = int(h // DAY)
-    levels = daily_levels(det, key, today)
-    exp = expected(det, key, first, h, levels) if levels else None
-    if levels is None or exp is None:
+    levels = daily_levels(det, key, int(first // DAY))  # days before the window: it never baselines itself
+    shares = hour_shares(det, key, first, h, ctx["memo"]) if levels else None
+    if levels is None or shares is None:
         return None
+    exp = levels[0] * shares[0] + levels[1] * shares[1]
     ratio = obs / exp if exp > 0 else math.inf
+    today = int(h // DAY)
     ratios = det.ratios.setdefault(f"{key}|{n_hours}", {})
     own = det.own_ratio(f"{key}|{n_hours}", today)
     ratios[today] = max(ratios.get(today, 0.0), min(ratio, 1e6))
-    pop = pop_quantile(det, n_hours, today)
+    memo = ctx["memo"]
+    if ("pop", n_hours) not in memo:  # once per closed hour: it merges a week of histograms
+        memo["pop", n_hours] = pop_quantile(det, n_hours, today)
+    pop = memo["pop", n_hours]
     if exp >= p.pop_min_expected:
         pop_add(det, n_hours, today, ratio)
-    if pop <= 0:
-        return None  # warm-up: too few windows seen to know how far benign traffic strays
-    young = 1.0 + p.level_uncertainty / math.sqrt(levels[2])
-    thr_ratio = young * max(min_ratio, p.k_burst * own if own is not None else 0.0, p.pop_margin * pop)
-    threshold = max(
-        float(p.burst_floor), thr_ratio * exp, exp + p.burst_min_excess, exp + p.z_min * math.sqrt(exp)
-    )
-    carried = _carried_by_few(det, key, first, h)
-    share = carried / obs if carried is not None and obs > 0 else None
+    thr_ratio = max(min_ratio, p.k_burst * own if own is not None else 0.0, p.pop_margin * pop)
     usual = det.top_share.get(f"{key}|{n_hours}")
-    if obs >= threshold and levels[0] < p.small_level and ratio > p.small_max_ratio:
-        return None  # an order-of-magnitude jump on a small base is a sweep (bulk_sweep), not volume
-    if obs < threshold:
+    if obs < thr_ratio * exp:
+        if (h // HOUR + 1) % n_hours:
+            return None  # usual spreads are learned once per window length, on disjoint windows
+        carried = _carried_by_few(det, key, first, h)
+        share = carried / obs if carried is not None and obs > 0 else None
+        tops = _top_of_mix(det, key, first, h)
         if share is not None:  # learn how concentrated this key's traffic normally is
             det.top_share[f"{key}|{n_hours}"] = share if usual is None else 0.9 * usual + 0.1 * share
+        for dim, top_n in tops.items():  # and how it usually spreads over destinations and query kinds
+            old = det.mix_share.get(f"{key}|{n_hours}|{dim}")
+            det.mix_share[f"{key}|{n_hours}|{dim}"] = (
+                top_n / obs if old is None else 0.9 * old + 0.1 * top_n / obs
+            )
         return None
+    carried = _carried_by_few(det, key, first, h)
+    share = carried / obs if carried is not None and obs > 0 else None
+    tops = _top_of_mix(det, key, first, h)
+    dispersion = dispersion_for(n_hours, p.dispersion_day, p.dispersion_hour)
+    size = nb_size(levels[3], dispersion, shares[0] + shares[1], shares[2])
+    if exp <= 0 or nb_tail(obs, exp, size) > ctx["alpha"]:
+        return None
+    if levels[0] < p.small_level and ratio > p.small_max_ratio:
+        return None  # an order-of-magnitude jump on a small base is a sweep (bulk_sweep), not volume
     if share is not None and carried is not None:
         # would the burst still be there without its top contributors? A uniform rise (more work
         # across the agency) keeps the rest high; a sweep by a few operators (or one ORI) does not
         rest_bar = (1 + thr_ratio) / 2 * exp * (1 - usual) if usual is not None else 0.2 * obs
         if obs - carried < rest_bar or _lopsided(det, key, first, h, obs - exp):
             return None
+    usual_mix = {dim: det.mix_share.get(f"{key}|{n_hours}|{dim}") for dim in tops}
+    if _one_sided_mix(det, key, first, h, tops, usual_mix, obs, exp):
+        return None  # the excess is one destination or one query kind (a sweep, a photo harvest)
     end = h + HOUR
     ongoing = det.fired_until.get(key, -1.0) > first
     det.fired_until[key] = max(end, det.fired_until.get(key, -1.0))
     if ongoing:
         return None  # the same episode, already reported: extend it, one alert per burst
+    significant = min_significant(exp, size, ctx["alpha"])
+    threshold = max(thr_ratio * exp, float(significant), float(p.min_count))
     name, _, immigration = det.meta[key]
     evidence = {
         "rule": "burst",
@@ -158,16 +88,25 @@ def burst_finding(
         "threshold_ratio": round(thr_ratio, 3),
         "own_usual_max_ratio": own,
         "population_ratio_quantile": pop,
-        "young_level_factor": round(young, 4),
+        "p_value": nb_tail(obs, exp, size),
+        "alpha": ctx["alpha"],
+        "keys_tested": ctx["keys"],
+        "min_significant_count": significant,
+        "nb_size": round(size, 4),
+        "dispersion": dispersion,
+        "window_share_of_day": round(shares[0] + shares[1], 6),
+        "profile_queries": round(shares[2], 3),
+        "history_queries": levels[3],
         "daily_level_weekday": levels[0],
         "daily_level_weekend": levels[1],
         "history_days": levels[2],
-        "floor": p.burst_floor,
-        "min_excess": p.burst_min_excess,
+        "min_count": p.min_count,
         "window_hours": n_hours,
         "profile": name,
         "top_contributors_share": None if share is None else round(share, 4),
         "usual_top_contributors_share": None if usual is None else round(usual, 4),
+        "top_of_mix": tops,
+        "usual_top_of_mix_share": {d: None if u is None else round(u, 4) for d, u in usual_mix.items()},
         **_top(det, key, first, h),
     }
     return _finding(
@@ -241,10 +180,55 @@ def _carried_by_few(det: Any, key: str, first: float, last: float) -> int | None
     """Queries of the busiest `concentration_top` operators of an ORI (only when it shows more than
     that many), or of the busiest ORI of a component; None when it cannot be told."""
     counts = _contributors(det, key, first, last)
-    top = 1 if key.startswith("component:") else det.p.concentration_top
+    if key.startswith("component:"):  # one ORI carrying a component's burst is that ORI's burst
+        return max(counts.values(), default=None)
+    top = det.p.concentration_top
     if top == 0 or len(counts) <= top:
         return None
     return sum(sorted(counts.values(), reverse=True)[:top])
+
+
+def _window_mix(det: Any, key: str, first: float, last: float) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t, per in det.mix.get(key, {}).items():
+        if first <= t <= last:
+            for label, n in per.items():
+                counts[label] = counts.get(label, 0) + n
+    return counts
+
+
+def _top_of_mix(det: Any, key: str, first: float, last: float) -> dict[str, int]:
+    """Queries of an ORI's busiest destination in the window (empty for components, whose spread is
+    judged by ORI)."""
+    dests = [n for label, n in _window_mix(det, key, first, last).items() if label[0] == "d"]
+    return {"d": max(dests)} if dests else {}
+
+
+def _one_sided_mix(
+    det: Any,
+    key: str,
+    first: float,
+    last: float,
+    tops: dict[str, int],
+    usual: dict[str, float | None],
+    obs: int,
+    exp: float,
+) -> str | None:
+    """Did half of the excess go to the single busiest destination (beyond its usual top share), or to
+    one query kind beyond that kind's usual share of the ORI's days? A rise of the agency's ordinary
+    work spreads like it did before; a sweep or a photo harvest does not."""
+    excess = obs - exp
+    u = usual.get("d")
+    u = 0.5 if u is None else u  # not learned yet: assume the busiest destination takes half
+    if u < 0.9 and tops.get("d", 0) - u * obs >= 0.5 * excess * (1 - u):
+        return "destination"  # (an ORI that nearly always asks one state cannot be told this way)
+    kinds = det.usual_kinds(key, int(first // DAY))
+    if kinds:
+        total = sum(kinds.values())
+        for label, n in _window_mix(det, key, first, last).items():
+            if label[0] == "k" and n - kinds.get(label, 0.0) / total * obs >= 0.5 * excess:
+                return label[2:]
+    return None
 
 
 def _lopsided(det: Any, key: str, first: float, last: float, excess: float) -> bool:

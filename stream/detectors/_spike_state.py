@@ -70,5 +70,64 @@ class Profile:
         total = sum(pooled)
         return pooled[hour] / total if total > 0 else None
 
+    def total(self) -> float:
+        """Decayed number of queries behind the shares (how sure they are)."""
+        return sum(self.s[0]) + sum(self.s[1])
+
     def dump(self) -> list[list[float]]:
         return [list(row) for row in self.s]  # unrounded: a restore must continue bit-identically
+
+
+def dump_state(det: Any) -> dict[str, Any]:
+    """JSON-compatible checkpoint of an `AgencySpike` (tables keyed by str, lists of pairs)."""
+    return {
+        "cursor": det.cursor,
+        "start_ts": det.start_ts,
+        "meta": det.meta,
+        "hours": {k: [[t, n] for t, n in v.items()] for k, v in det.hours.items()},
+        "days": {k: [[d, n] for d, n in v.items()] for k, v in det.days.items()},
+        "top": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in det.top.items()},
+        "ops": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in det.ops.items()},
+        "mix": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in det.mix.items()},
+        "rings": {k: r.dump() for k, r in det.rings.items()},
+        "ratios": {k: [[d, r] for d, r in v.items()] for k, v in det.ratios.items()},
+        "profiles": {k: p.dump() for k, p in det.profiles.items()},
+        "pop": {k: [[d, sorted(h.items())] for d, h in v.items()] for k, v in det.pop.items()},
+        "fired_until": det.fired_until,
+        "top_share": det.top_share,
+        "mix_share": det.mix_share,
+        "kinds_usual": det.kinds_usual,
+        "kinds_days": det.kinds_days,
+        "ramp_last": det.ramp_last,
+    }
+
+
+def load_state(det: Any, state: dict[str, Any]) -> None:
+    """Inverse of `dump_state`; tables missing from older checkpoints start empty."""
+    det._reset()
+    det.cursor = state.get("cursor")
+    det.start_ts = state.get("start_ts")
+    det.meta = {k: list(v) for k, v in state.get("meta", {}).items()}
+    det.hours = {k: {float(t): int(n) for t, n in v} for k, v in state.get("hours", {}).items()}
+    det.days = {k: {int(d): int(n) for d, n in v} for k, v in state.get("days", {}).items()}
+    det.top = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("top", {}).items()}
+    det.ops = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("ops", {}).items()}
+    det.mix = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("mix", {}).items()}
+    n = det.p.history_days
+    det.rings = {k: DailyRing.load(n, r) for k, r in state.get("rings", {}).items()}
+    det.ratios = {k: {int(d): float(r) for d, r in v} for k, v in state.get("ratios", {}).items()}
+    det.profiles = {k: Profile([list(r) for r in p]) for k, p in state.get("profiles", {}).items()}
+    det.fired_until = {k: float(v) for k, v in state.get("fired_until", {}).items()}
+    det.pop = {
+        k: {int(d): {int(b): int(c) for b, c in h} for d, h in v} for k, v in state.get("pop", {}).items()
+    }
+    det.ramp_last = {k: int(v) for k, v in state.get("ramp_last", {}).items()}
+    det.top_share = {k: float(v) for k, v in state.get("top_share", {}).items()}
+    det.mix_share = {k: float(v) for k, v in state.get("mix_share", {}).items()}
+    det.kinds_usual = {
+        k: {c: float(n) for c, n in v.items()} for k, v in state.get("kinds_usual", {}).items()
+    }
+    det.kinds_days = {
+        k: {d: {c: int(n) for c, n in m.items()} for d, m in v.items()}
+        for k, v in state.get("kinds_days", {}).items()
+    }

@@ -1,20 +1,27 @@
 """agency_spike: an ORI, or a federal component across all its ORIs, querying far above its own level.
 
-Two rules, both on logical-query counts and both against the key's own robust baseline:
-- burst: the last N hours, for each (N, ratio) of `burst_windows` (aligned, re-evaluated every hour),
-  against the expected count for those local hours = the key's daily level (trimmed mean of recent
-  daily totals, weekday and weekend apart) x its peer group's learned share of a day's volume in
-  each local hour. Fires above
-  max(floor, ratio, k_burst x the key's own usual daily-max ratio) x expected, and at least `z_min`
-  Poisson standard deviations above it, so naturally bursty agencies get a higher bar.
+Two rules, both on logical-query counts and both against the key's own history:
+- burst: the last N hours, for each (N, ratio) of `burst_windows` (3/12/24/48 h: the long ones see a
+  rise over days), aligned and re-evaluated at every hour the key queries, against the expected count =
+  the key's daily level (trimmed mean of its days before the window, weekday and weekend apart; a
+  peer-group weekend prior until two weekend days are seen) x its peer group's share of a day in each
+  local hour. Fires when the count is (a) at least max(ratio, k_burst x the key's usual daily-max
+  ratio, pop_margin x a population quantile of observed/expected) times the expectation, and (b)
+  significant: its negative-binomial tail (Poisson noise, the uncertainty of a level learned from few
+  queries or few days, of the hourly profile, and an over-dispersion allowance) is below alpha =
+  `false_per_day` shared out over every key and window tested each hour (Bonferroni). No fixed volume
+  floor: a small agency's burst passes when it is certain, a tiny agency's handful does not.
+  A burst whose excess is carried by a few operators, one ORI of a component, one destination or one
+  query kind (beyond their usual shares) is a sweep or a harvest, left to bulk_sweep/photo_face_match.
 - ramp: at each day close, the median of the last R days against the median of the B days before,
   for several (R, B) horizons: a step in days, a climb over weeks, a slow month-over-month rise.
-Floors (minimum counts and minimum excess per day) keep small agencies quiet; nothing fires before a
-key has `min_history_days` of its own history. Hours and days are aligned and closed by the watermark.
+Nothing fires before a key has `min_history_days` of its own history. Hours and days are aligned and
+closed by the watermark; late events never reopen a closed hour.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,7 +30,8 @@ from pydantic import Field
 from stream.detectors import register
 from stream.detectors._robust import DAY, HOUR, median, utc_offset
 from stream.detectors._spike_eval import burst_finding, ramp_finding
-from stream.detectors._spike_state import DailyRing, Profile
+from stream.detectors._spike_state import DailyRing, Profile, dump_state, load_state
+from stream.detectors._spike_stats import alpha_per_test
 from stream.detectors.base import Detector, DetectorContext, Params
 from stream.findings import Finding
 from stream.records import IMMIGRATION_COMPONENTS, Query
@@ -31,15 +39,17 @@ from stream.records import IMMIGRATION_COMPONENTS, Query
 
 class AgencySpikeParams(Params):
     burst_windows: list[tuple[int, float]] = Field(
-        [(3, 2.0), (12, 1.6)], min_length=1, description="(hours, min observed/expected ratio) per window."
+        [(3, 2.0), (12, 1.6), (24, 1.5), (48, 1.4)],
+        min_length=1,
+        description="(hours, min observed/expected ratio) per window; 24-48 h windows see ramps over days.",
     )
-    z_min: float = Field(6.0, ge=0, description="Min Poisson z-score of a burst over its expected count.")
+    false_per_day: float = Field(
+        0.02, gt=0, description="False bursts per day allowed over all keys and windows (sets alpha)."
+    )
+    dispersion_day: float = Field(0.01, ge=0, description="Squared CV of a key's daily rate beyond Poisson.")
+    dispersion_hour: float = Field(0.05, ge=0, description="Squared CV of an hour's rate beyond Poisson.")
+    min_count: int = Field(6, ge=1, description="Fewer queries than this in a window are never a burst.")
     k_burst: float = Field(1.5, gt=1, description="Times the key's own median daily-max ratio.")
-    burst_floor: int = Field(25, ge=1, description="Minimum queries in the burst window.")
-    burst_min_excess: int = Field(15, ge=0, description="Minimum queries above expected.")
-    level_uncertainty: float = Field(
-        0.25, ge=0, description="Ratio bar x (1 + this/sqrt(days of history)): a young level is less sure."
-    )
     pop_quantile: float = Field(0.999, gt=0.5, lt=1, description="Quantile of all keys' burst ratios.")
     pop_margin: float = Field(1.1, ge=1, description="Times that quantile is also a minimum ratio.")
     pop_min_samples: int = Field(1000, ge=1, description="Windows needed before bursts are judged.")
@@ -94,9 +104,13 @@ class AgencySpike(Detector):
         self.days: dict[str, dict[int, int]] = {}
         self.top: dict[str, dict[float, dict[str, int]]] = {}  # component key -> hour -> ORI -> n
         self.ops: dict[str, dict[float, dict[str, int]]] = {}  # ORI -> hour -> operator -> n
+        self.mix: dict[str, dict[float, dict[str, int]]] = {}  # ORI -> hour -> "d:<dest>"/"k:<key>" -> n
         self.rings: dict[str, DailyRing] = {}
         self.ratios: dict[str, dict[int, float]] = {}
         self.top_share: dict[str, float] = {}  # key|hours -> usual share of the top contributors
+        self.kinds_usual: dict[str, dict[str, float]] = {}  # ORI -> query kind -> decayed daily count
+        self.kinds_days: dict[str, dict[str, dict[str, int]]] = {}  # ORI -> day -> kind -> n (held)
+        self.mix_share: dict[str, float] = {}  # key|hours|d or k -> usual share of the top destination/kind
         self.pop: dict[str, dict[int, dict[int, int]]] = {}  # window hours -> day -> ratio bin -> n
         self.profiles: dict[str, Profile] = {}
         self.fired_until: dict[str, float] = {}
@@ -117,6 +131,12 @@ class AgencySpike(Detector):
         if q.operator_id:
             per_op = self.ops.setdefault(q.ori, {}).setdefault(hour, {})
             per_op[q.operator_id] = per_op.get(q.operator_id, 0) + 1
+        mix = self.mix.setdefault(q.ori, {}).setdefault(hour, {})
+        kind = f"k:{q.message_key}{'+img' if q.image_requested else ''}"
+        mix[kind] = mix.get(kind, 0) + 1
+        if q.destinations:
+            dest = f"d:{q.destinations[0]}"
+            mix[dest] = mix.get(dest, 0) + 1
         if self.p.components and q.agency.component:
             key = f"component:{q.agency.component}"
             self._count(key, [key, None, q.agency.component in IMMIGRATION_COMPONENTS], hour, day)
@@ -143,33 +163,56 @@ class AgencySpike(Detector):
 
     def _close_hour(self, h: float) -> list[Finding]:
         out: list[Finding] = []
-        longest = max(n for n, _ in self.p.burst_windows)
+        windows = self.p.burst_windows
+        longest = max(n for n, _ in windows)
         first = h - (longest - 1) * HOUR
+        ctx = {
+            "alpha": alpha_per_test(self.p.false_per_day, len(self.rings), len(windows)),
+            "keys": len(self.rings),
+            "memo": {},
+        }
         for key in sorted(self.hours):
             hours = self.hours[key]
-            for n_hours, ratio in self.p.burst_windows:
-                start = h - (n_hours - 1) * HOUR
-                obs = sum(n for t, n in hours.items() if start <= t <= h)
-                if obs * 2 >= self.p.burst_floor:  # cheaper than evaluating every quiet key every hour
-                    f = burst_finding(self, key, start, h, obs, n_hours, ratio)
-                    if f is not None:
-                        out.append(f)
-            self._learn_hour(key, h, hours.get(h, 0))
-            for t in [t for t in hours if t <= first]:
-                del hours[t]
-            for t in [t for t in self.top.get(key, {}) if t <= first - 6 * DAY]:
-                del self.top[key][t]
-            for t in [t for t in self.ops.get(key, {}) if t <= first]:
-                del self.ops[key][t]
-            if key in self.ops and not self.ops[key]:
-                del self.ops[key]
-            if not hours:
-                del self.hours[key]
+            n_now = hours.get(h, 0)
+            if n_now:  # a burst is judged at the hours its key queries (quiet keys cost nothing)
+                counts = [0] * len(windows)
+                for t, n in hours.items():
+                    age = int((h - t) // HOUR)
+                    for i, (n_hours, _) in enumerate(windows):
+                        if 0 <= age < n_hours:
+                            counts[i] += n
+                for (n_hours, ratio), obs in zip(windows, counts, strict=True):
+                    if obs >= self.p.min_count:
+                        f = burst_finding(self, key, h - (n_hours - 1) * HOUR, h, obs, n_hours, ratio, ctx)
+                        if f is not None:
+                            out.append(f)
+                self._learn_hour(key, h, n_now)
+            if n_now or h % DAY == DAY - HOUR:  # idle keys are pruned once a day
+                self._prune(key, first)
         return out
+
+    def _prune(self, key: str, first: float) -> None:
+        hours = self.hours[key]
+        for t in [t for t in hours if t <= first]:
+            del hours[t]
+        for t in [t for t in self.top.get(key, {}) if t <= first - 6 * DAY]:
+            del self.top[key][t]
+        for table in (self.ops, self.mix):
+            for t in [t for t in table.get(key, {}) if t <= first]:
+                del table[key][t]
+            if key in table and not table[key]:
+                del table[key]
+        if not hours:
+            del self.hours[key]
 
     def _learn_hour(self, key: str, h: float, n: int) -> None:
         if n == 0:
             return
+        ring = self.rings.get(key)
+        if ring is not None:  # a burst must not teach the profile that its hour is busy (small groups)
+            recent = ring.days(int(h // DAY) - 7, int(h // DAY))
+            if recent:
+                n = min(n, math.ceil(4 * max(recent) / 24 + 3))
         name, tz, _ = self.meta[key]
         offset = utc_offset(h, tz)
         local = h + offset
@@ -185,6 +228,7 @@ class AgencySpike(Detector):
                 partial = self.start_ts is not None and day * DAY < self.start_ts - HOUR
                 ring = self.rings[key] = DailyRing(self.p.history_days, day + 1 if partial else day)
             ring.close_day(day, count)
+            self._learn_kinds(key, day)
             if not self.days.get(key):
                 self.days.pop(key, None)
             f = ramp_finding(self, key, day)
@@ -203,12 +247,56 @@ class AgencySpike(Detector):
                 del ratios[d]
         return out
 
+    def _learn_kinds(self, key: str, day: int) -> None:
+        """The ORI's usual mix of query kinds, to tell a harvest of one kind from more work. A day is
+        held apart for two days before it is folded into the decayed counts, so a window (48 h at
+        most) is never compared with a mix that already contains it."""
+        today: dict[str, int] = {}
+        for t, per in self.mix.get(key, {}).items():
+            if int(t // DAY) == day:
+                for label, n in per.items():
+                    if label[0] == "k":
+                        today[label] = today.get(label, 0) + n
+        held = self.kinds_days.setdefault(key, {})
+        if today:
+            held[str(day)] = today
+        usual = self.kinds_usual.setdefault(key, {})
+        for d in [d for d in held if int(d) <= day - 2]:
+            for label, n in held.pop(d).items():
+                usual[label] = usual.get(label, 0.0) + n
+        for label in list(usual):
+            usual[label] *= 0.8
+            if usual[label] < 0.01:
+                del usual[label]
+        if not held:
+            del self.kinds_days[key]
+        if not usual:
+            del self.kinds_usual[key]
+
+    def usual_kinds(self, key: str, before_day: int) -> dict[str, float]:
+        """Kind counts of the ORI's days before `before_day` (decayed ones plus the held ones)."""
+        out = dict(self.kinds_usual.get(key, {}))
+        for d, counts in self.kinds_days.get(key, {}).items():
+            if int(d) < before_day:
+                for label, n in counts.items():
+                    out[label] = out.get(label, 0.0) + n
+        return out
+
     def _forget(self, key: str) -> None:
-        for table in (self.rings, self.fired_until, self.ramp_last, self.top):
+        for table in (
+            self.rings,
+            self.fired_until,
+            self.ramp_last,
+            self.top,
+            self.kinds_usual,
+            self.kinds_days,
+        ):
             table.pop(key, None)
         for n_hours, _ in self.p.burst_windows:
             self.ratios.pop(f"{key}|{n_hours}", None)
             self.top_share.pop(f"{key}|{n_hours}", None)
+            for dim in "dk":
+                self.mix_share.pop(f"{key}|{n_hours}|{dim}", None)
         if key not in self.hours and key not in self.days:
             self.meta.pop(key, None)
 
@@ -218,42 +306,10 @@ class AgencySpike(Detector):
 
     # -- checkpoint ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "cursor": self.cursor,
-            "start_ts": self.start_ts,
-            "meta": self.meta,
-            "hours": {k: [[t, n] for t, n in v.items()] for k, v in self.hours.items()},
-            "days": {k: [[d, n] for d, n in v.items()] for k, v in self.days.items()},
-            "top": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in self.top.items()},
-            "ops": {k: [[t, sorted(m.items())] for t, m in v.items()] for k, v in self.ops.items()},
-            "rings": {k: r.dump() for k, r in self.rings.items()},
-            "ratios": {k: [[d, r] for d, r in v.items()] for k, v in self.ratios.items()},
-            "profiles": {k: p.dump() for k, p in self.profiles.items()},
-            "pop": {k: [[d, sorted(h.items())] for d, h in v.items()] for k, v in self.pop.items()},
-            "fired_until": self.fired_until,
-            "top_share": self.top_share,
-            "ramp_last": self.ramp_last,
-        }
+        return dump_state(self)
 
     def restore(self, state: dict[str, Any]) -> None:
-        self._reset()
-        self.cursor = state.get("cursor")
-        self.start_ts = state.get("start_ts")
-        self.meta = {k: list(v) for k, v in state.get("meta", {}).items()}
-        self.hours = {k: {float(t): int(n) for t, n in v} for k, v in state.get("hours", {}).items()}
-        self.days = {k: {int(d): int(n) for d, n in v} for k, v in state.get("days", {}).items()}
-        self.top = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("top", {}).items()}
-        self.ops = {k: {float(t): dict(m) for t, m in v} for k, v in state.get("ops", {}).items()}
-        n = self.p.history_days
-        self.rings = {k: DailyRing.load(n, r) for k, r in state.get("rings", {}).items()}
-        self.ratios = {k: {int(d): float(r) for d, r in v} for k, v in state.get("ratios", {}).items()}
-        self.profiles = {k: Profile([list(r) for r in p]) for k, p in state.get("profiles", {}).items()}
-        self.fired_until = {k: float(v) for k, v in state.get("fired_until", {}).items()}
-        self.pop = {
-            k: {int(d): {int(b): int(c) for b, c in h} for d, h in v} for k, v in state.get("pop", {}).items()
-        }
-        self.ramp_last = {k: int(v) for k, v in state.get("ramp_last", {}).items()}
-        self.top_share = {k: float(v) for k, v in state.get("top_share", {}).items()}
+        load_state(self, state)
 
     def state_size(self) -> int:
         return len(self.meta)

@@ -3,11 +3,13 @@ across ORIs; order and restart invariance; findings re-derived from their eviden
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
 import pytest
 
+from stream.detectors._spike_stats import alpha_per_test, dispersion_for, nb_size, nb_tail
 from stream.detectors.agency_spike import AgencySpike
 from stream.records import Agency, Query
 from tests.unit.detector_steps import build, drive, drive_with_restart, flat, signature
@@ -118,19 +120,100 @@ def test_snapshot_restore_mid_stream_gives_the_same_findings(cut: float) -> None
 
 def test_burst_is_rederivable_from_evidence() -> None:
     p = AgencySpike.params_model(**SMALL_POP)
-    for f in run(_burst_events()):
+    found = run(_burst_events())
+    assert found
+    for f in found:
         ev = f.evidence
         exp = ev["baseline"]
         ratio_bar = dict(p.burst_windows)[ev["window_hours"]]
         own = ev["own_usual_max_ratio"]
-        bar = ev["young_level_factor"] * max(
-            ratio_bar, p.k_burst * own if own else 0.0, p.pop_margin * ev["population_ratio_quantile"]
-        )
+        bar = max(ratio_bar, p.k_burst * own if own else 0.0, p.pop_margin * ev["population_ratio_quantile"])
         assert ev["threshold_ratio"] == pytest.approx(bar, abs=1e-3)
-        expected_threshold = max(
-            p.burst_floor, bar * exp, exp + p.burst_min_excess, exp + p.z_min * math.sqrt(exp)
+        assert ev["alpha"] == pytest.approx(
+            alpha_per_test(p.false_per_day, ev["keys_tested"], len(p.burst_windows))
         )
+        disp = dispersion_for(ev["window_hours"], p.dispersion_day, p.dispersion_hour)
+        size = nb_size(ev["history_queries"], disp, ev["window_share_of_day"], ev["profile_queries"])
+        assert ev["nb_size"] == pytest.approx(size, rel=1e-3)
+        assert ev["p_value"] == pytest.approx(nb_tail(ev["observed_value"], exp, size), rel=1e-2)
+        assert ev["p_value"] <= ev["alpha"]
+        expected_threshold = max(bar * exp, ev["min_significant_count"], p.min_count)
         assert ev["threshold"] == pytest.approx(expected_threshold, rel=1e-3)
         assert ev["observed_value"] >= ev["threshold"] and ev["ratio"] == pytest.approx(
             ev["observed_value"] / exp, rel=1e-3
         )
+
+
+def _days(
+    agency: Agency, per_day: list[float], seed: int, boost: tuple[float, float, float] | None = None
+) -> list[Query]:
+    out: list[Query] = []
+    for d, n in enumerate(per_day):
+        out += traffic([agency], d + 1, n, seed=seed + d, start_day=d, boost=boost)
+    return out
+
+
+# Mon-Fri ~200/day, Sat-Sun ~80/day (a weekend dip), Monday ~200 again: the return is no burst
+#   |####|####|####|####|####|..|..|####|
+def test_weekend_dip_then_monday_stays_quiet() -> None:
+    week = [200.0] * 5 + [80.0, 80.0] + [200.0, 200.0]
+    events = [q for i, a in enumerate(PEERS) for q in _days(a, week, seed=10 * i)]
+    events.sort(key=lambda q: q.ts)
+    assert run(events) == []
+
+
+# a tiny agency (~1 query a day) whose officer runs 7 look-ups in one traffic stop, day 3
+#   |.|.|.|:::|.|   -> nothing: a few queries are never a significant agency-wide rise
+def test_tiny_agency_noise_stays_quiet() -> None:
+    tiny = make_agency(ori="WA0349900")
+    rng = random.Random(4)
+    noise = [make_query(agency=tiny, ts=T0 + d * D + rng.random() * D, subject_key=f"t{d}") for d in range(5)]
+    stop = [
+        make_query(agency=tiny, ts=T0 + 3 * D + 15 * H + i * 60, subject_key=f"stop{i % 3}") for i in range(7)
+    ]
+    events = sorted(traffic(PEERS[1:], 5, 200) + noise + stop, key=lambda q: q.ts)
+    assert run(events) == []
+
+
+# days 0-1: ~150/day; days 2-3: a linear ramp from 1x to 3x over 48 h (no single hour stands out)
+#   |####|####|#####|#######|   -> one burst finding (one episode), inside the ramp
+def test_two_day_ramp_is_found_during_the_ramp() -> None:
+    start, span = T0 + 2 * D, 2 * D
+    rng = random.Random(7)
+    ramp = []
+    for k in range(int(span // H)):
+        t = start + k * H
+        lam = 150 * SHAPE[k % 24] / sum(SHAPE) * 2.0 * (k + 0.5) * H / span
+        for i in range(max(0, round(rng.gauss(lam, math.sqrt(lam))))):
+            ramp.append(make_query(agency=TARGET, ts=t + rng.random() * H, subject_key=f"r{k}.{i}",
+                                   operator_id=f"op{rng.randrange(6)}"))  # fmt: skip
+    events = sorted(traffic(PEERS, 4, 150) + ramp, key=lambda q: q.ts)
+    found = run(events)
+    assert [(f.ori, f.evidence["rule"]) for f in found] == [("WA0340000", "burst")]
+    assert start <= found[0].window_end <= start + span + H
+
+
+def test_events_behind_the_closed_hours_are_ignored() -> None:
+    events = _burst_events()
+    late = [make_query(agency=TARGET, ts=T0 + 4 * D + 10 * H + i, subject_key=f"late{i}") for i in range(100)]
+    det = build(AgencySpike, **SMALL_POP)
+    steps = steps_for(events)
+    out = flat(drive(det, steps))
+    assert out and all(list(det.on_query(q)) == [] for q in late)
+    assert signature(flat(drive(det, [("wm", T0 + 9 * D)]))) == []
+
+
+def test_restore_of_a_snapshot_without_the_new_tables() -> None:
+    """Snapshots written before the destination/kind tables existed still load (and keep working)."""
+    steps = steps_for(_burst_events())
+    first = build(AgencySpike, **SMALL_POP)
+    flat(drive(first, steps[: len(steps) // 2]))
+    old = {
+        k: v
+        for k, v in first.snapshot().items()
+        if k not in ("mix", "mix_share", "kinds_usual", "kinds_days")
+    }
+    second = build(AgencySpike, **SMALL_POP)
+    second.restore(json.loads(json.dumps(old)))
+    assert second.cursor == first.cursor and second.state_size() == first.state_size()
+    flat(drive(second, steps[len(steps) // 2 :]))  # runs to the end without error
