@@ -151,7 +151,7 @@ def drain_time(
         start(worker_env(topic, group, redis_url, 0, registry, "on"), work / f"scale{n_workers}.log")
         for _ in range(n_workers)
     ]
-    from confluent_kafka import Consumer
+    from confluent_kafka import Consumer, KafkaException
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": BOOTSTRAP})
@@ -168,7 +168,11 @@ def drain_time(
                     behind += 1
                     continue
                 for part in meta[name].partitions:
-                    _, high = probe.get_watermark_offsets(TopicPartition(name, part), timeout=5)
+                    try:
+                        _, high = probe.get_watermark_offsets(TopicPartition(name, part), timeout=5)
+                    except KafkaException:  # a topic the workers just created has no leader yet
+                        behind += 1
+                        continue
                     saved = client.hget(f"dmvq:ckpt:{group}:{name}:{part}", "offset")
                     behind += high - (int(saved) if saved else 0)
             if behind == 0:

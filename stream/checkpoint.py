@@ -14,6 +14,8 @@ from typing import Any
 import orjson
 import redis
 
+from stream.lazy_json import encode_lazy
+
 
 class CheckpointStore:
     def __init__(self, client: redis.Redis, prefix: str, group: str) -> None:
@@ -36,7 +38,9 @@ class CheckpointStore:
     def stage(
         self, pipe: redis.client.Pipeline, topic: str, partition: int, offset: int, state: dict[str, Any]
     ) -> int:
-        blob = zlib.compress(orjson.dumps(state), 1)
+        """Stage offset and state in `pipe`. `state` may be a `LazyMap`: each part is then built,
+        encoded and compressed in turn and dropped (see `stream.lazy_json`)."""
+        blob = encode_lazy(state)
         pipe.hset(self.key(topic, partition), mapping={"offset": offset, "state": blob})
         return len(blob)
 

@@ -18,6 +18,7 @@ from stream.detectors import load_all
 from stream.detectors.base import Detector, DetectorContext
 from stream.findings import Finding
 from stream.join import ResponseJoin
+from stream.lazy_json import LazyMap
 from stream.records import Query, Response
 
 # Detectors that group by something else than the accountable agency get their own keying when scaled
@@ -189,14 +190,18 @@ class Pipeline:
 
     # -- checkpoints --------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "max_ts": None if self.max_ts == -math.inf else self.max_ts,
-            "watermark": None if self.watermark == -math.inf else self.watermark,
-            "events": self._events.snapshot(),
-            "families": self._families.snapshot(),
-            "join": self._join.snapshot(),
-            "detectors": {d.kind: d.snapshot() for d in self.detectors},
-        }
+        return self.lazy_snapshot().resolve()
+
+    def lazy_snapshot(self) -> LazyMap:
+        """The snapshot as parts built on demand: the checkpoint encodes one part at a time."""
+        return LazyMap(
+            max_ts=None if self.max_ts == -math.inf else self.max_ts,
+            watermark=None if self.watermark == -math.inf else self.watermark,
+            events=self._events.snapshot,
+            families=self._families.snapshot,
+            join=self._join.snapshot,
+            detectors=LazyMap({d.kind: d.snapshot for d in self.detectors}),
+        )
 
     def restore(self, state: dict[str, Any]) -> None:
         self.max_ts = -math.inf if state.get("max_ts") is None else state["max_ts"]

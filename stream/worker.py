@@ -381,7 +381,7 @@ class Worker:
         for task in dirty:
             self.aggregates.stage(pipe, task.take_delta())
             assert task.next_offset is not None
-            state = task.pipeline.snapshot() if task.pipeline is not None else {}
+            state = task.pipeline.lazy_snapshot() if task.pipeline is not None else {}
             self.ckpt.stage(pipe, task.topic, task.partition, task.next_offset, state)
         failpoints.hit("during_checkpoint")
         pipe.execute()

@@ -69,19 +69,26 @@ class Bucket:
         return max((len(v) for v in groups.values()), default=0)
 
     @staticmethod
-    def merge(a: Bucket | None, b: Bucket | None) -> Bucket | None:
-        if a is None or b is None:
-            return a or b
-        m = Bucket(a.subjects.cap, a.pcap)
-        m.subjects = SampledSet(a.subjects.cap)
-        m.subjects.members = _union(a.subjects, b.subjects)
-        m.subjects.level = max(a.subjects.level, b.subjects.level)
-        _refit(m.subjects)
-        m.wild = _merge_wild(a.wild, b.wild)
-        m.patterns = a.patterns | b.patterns
-        m.n = a.n + b.n
-        m.peer = min(a.peer, b.peer)
-        m.nj, m.immigration, m.federal = a.nj or b.nj, a.immigration or b.immigration, a.federal or b.federal
+    def union(parts: list[Bucket]) -> Bucket | None:
+        """The window made of these buckets, exactly as if its events had been added to one bucket
+        (distinct counts: the sample at the smallest level that fits, whatever the split). Patterns
+        over the cap keep the smallest ones, so the result never depends on arrival order."""
+        if not parts:
+            return None
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        m = Bucket(first.subjects.cap, first.pcap)
+        m.subjects = _union_all([p.subjects for p in parts], first.subjects.cap)
+        wild = [p.wild for p in parts if p.wild is not None]
+        m.wild = _union_all(wild, first.subjects.cap) if wild else None
+        patterns: set[str] = set().union(*(p.patterns for p in parts))
+        m.patterns = patterns if len(patterns) <= first.pcap else set(sorted(patterns)[: first.pcap])
+        m.n = sum(p.n for p in parts)
+        m.peer = min((p.peer for p in parts if p.peer), default="")
+        m.nj = any(p.nj for p in parts)
+        m.immigration = any(p.immigration for p in parts)
+        m.federal = any(p.federal for p in parts)
         return m
 
     def dump(self) -> list[Any]:
@@ -100,17 +107,15 @@ class Bucket:
         return b
 
 
-def _union(a: SampledSet, b: SampledSet) -> set[int]:
-    mask = (1 << max(a.level, b.level)) - 1
-    return {m for m in a.members | b.members if not m & mask}
-
-
-def _merge_wild(a: SampledSet | None, b: SampledSet | None) -> SampledSet | None:
-    if a is None or b is None:
-        return a or b  # the union with an empty set is the other one (the window only reads it)
-    m = SampledSet(a.cap, max(a.level, b.level), _union(a, b))
-    _refit(m)
-    return m
+def _union_all(sets: list[SampledSet], cap: int) -> SampledSet:
+    level = max(s.level for s in sets)
+    members: set[int] = set().union(*(s.members for s in sets))
+    if level:
+        mask = (1 << level) - 1
+        members = {m for m in members if not m & mask}
+    out = SampledSet(cap, level, members)
+    _refit(out)
+    return out
 
 
 def _refit(s: SampledSet) -> None:

@@ -14,10 +14,11 @@ so findings depend on the set of events only. Memory is bounded: distinct counts
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from stream.detectors import register
 from stream.detectors._robust import DAY, SampledSet, stable_hash
@@ -62,6 +63,16 @@ class BulkSweepParams(Params):
     max_distinct_per_key: int = Field(2048, ge=64, description="Exact distinct count up to this.")
     max_patterns_per_key: int = Field(512, ge=16)
 
+    @model_validator(mode="after")
+    def _nested_scales(self) -> BulkSweepParams:
+        # Base buckets are dropped when the longest scale's window closes: every other window holding
+        # them must end by then, which holds when each scale is at most half the longest and divides it.
+        longest = max(self.scales_s)
+        for width in self.scales_s:
+            if width % 2 or (width != longest and (longest % width or width * 2 > longest)):
+                raise ValueError(f"scales_s: {width} must be even, divide {longest}, be at most its half")
+        return self
+
 
 @register
 class BulkSweep(Detector):
@@ -72,13 +83,19 @@ class BulkSweep(Detector):
         super().__init__(params, ctx)
         self.p: BulkSweepParams = params  # type: ignore[assignment]
         self._hops = [width / 2 for width in self.p.scales_s]
+        # Events land in base buckets of the smallest common hop; a window of any scale is the union of
+        # its base buckets, built when it closes (one set insert per event and key instead of one per
+        # scale: bulk_sweep was the costliest detector in CPU and memory, see docs/hotpath.md)
+        self._base = float(math.gcd(*(int(h) for h in self._hops)))
+        self._longest = max(range(len(self._hops)), key=lambda i: self._hops[i])
         self._reset()
 
     def _reset(self) -> None:
         self.first_ts: float | None = None
-        # (scale index, key) -> {bucket start: Bucket}; key is "ORI" or "ORI/operator"
-        self.open: dict[tuple[int, str], dict[float, Bucket]] = {}
+        # key -> {base bucket start: Bucket}; key is "ORI" or "ORI/operator"
+        self.open: dict[str, dict[float, Bucket]] = {}
         self.due: list[tuple[float, int, int, str, float]] = []  # (end, scale, kind order, key, start)
+        self.queued: set[tuple[int, str, float]] = set()  # (scale, key, start) of the windows in `due`
         self.history: dict[tuple[int, str], dict[int, list[int]]] = {}  # day -> [max distinct, max wild]
         self.peers = PeerStats(self.p.history_days)
         self.fired_until: dict[str, float] = {}
@@ -96,31 +113,28 @@ class BulkSweep(Detector):
         item = q.subject_key or (f"p:{q.pattern}" if q.pattern else None)
         h = stable_hash(item) if item else None
         pattern, agency, ori = q.pattern if wild else None, q.agency, q.ori
-        keys = (ori,) if not q.operator_id else (ori, f"{ori}/{q.operator_id}")
+        start = float(int(ts // self._base) * self._base)
         opened = self.open
-        for si, hop in enumerate(self._hops):
-            start = float(int(ts // hop) * hop)
-            for key in keys:
-                buckets = opened.get((si, key))
-                bucket = buckets.get(start) if buckets is not None else None
-                if bucket is None:
-                    bucket = self._bucket(si, key, start, hop)
-                bucket.add(h, wild, pattern, agency)
+        for key in (ori,) if not q.operator_id else (ori, f"{ori}/{q.operator_id}"):
+            buckets = opened.get(key)
+            bucket = buckets.get(start) if buckets is not None else None
+            if bucket is None:
+                bucket = self._bucket(key, start)
+            bucket.add(h, wild, pattern, agency)
         return ()
 
-    def _bucket(self, si: int, key: str, start: float, hop: float) -> Bucket:
-        buckets = self.open.get((si, key))
+    def _bucket(self, key: str, start: float) -> Bucket:
+        """A new base bucket (the smallest hop): queue each window of each scale it belongs to."""
+        buckets = self.open.get(key)
         if buckets is None:
-            buckets = self.open[(si, key)] = {}
-        # The bucket is the tail of window start-hop and the head of window start. A window is queued
-        # once, by whichever of its two buckets comes first, and closes (popping its head) only after
-        # the watermark passed its end, when no event can open a bucket in it any more. So a window is
-        # already queued exactly when its other bucket is open.
+            buckets = self.open[key] = {}
         order = 1 if "/" not in key else 0
-        if start - hop not in buckets:
-            heapq.heappush(self.due, (start + hop, si, order, key, start - hop))
-        if start + hop not in buckets:
-            heapq.heappush(self.due, (start + 2 * hop, si, order, key, start))
+        for si, hop in enumerate(self._hops):
+            head = float(int(start // hop) * hop)
+            for w in (head - hop, head):
+                if (si, key, w) not in self.queued:
+                    self.queued.add((si, key, w))
+                    heapq.heappush(self.due, (w + 2 * hop, si, order, key, w))
         bucket = buckets[start] = Bucket(self.p.max_distinct_per_key, self.p.max_patterns_per_key)
         return bucket
 
@@ -140,12 +154,17 @@ class BulkSweep(Detector):
         return out
 
     def _close(self, si: int, key: str, start: float, end: float) -> Finding | None:
-        buckets = self.open.get((si, key), {})
-        hop = (end - start) / 2
-        head, tail = buckets.pop(start, None), buckets.get(start + hop)
-        if not buckets:
-            self.open.pop((si, key), None)
-        window = Bucket.merge(head, tail)
+        self.queued.discard((si, key, start))
+        buckets = self.open.get(key, {})
+        starts = range(int(start), int(end), int(self._base))
+        window = Bucket.union([b for t in starts if (b := buckets.get(float(t))) is not None])
+        if si == self._longest:
+            # no window still to close can contain a base bucket before the next window of the longest
+            # scale (every other scale's window ends no later: see BulkSweepParams' check)
+            for t in [t for t in buckets if t < start + self._hops[si]]:
+                del buckets[t]
+            if not buckets:
+                self.open.pop(key, None)
         if window is None or self.first_ts is None or start < self.first_ts:
             return None  # empty, or partial (the monitor started inside it): neither fire nor learn
         day = int(start // DAY)
@@ -202,9 +221,7 @@ class BulkSweep(Detector):
             "first_ts": self.first_ts,
             "last_day": self.last_day,
             "wm": None if self.wm == float("-inf") else self.wm,
-            "open": [
-                [si, key, [[s, b.dump()] for s, b in bs.items()]] for (si, key), bs in self.open.items()
-            ],
+            "base": [self._base, [[k, [[t, b.dump()] for t, b in v.items()]] for k, v in self.open.items()]],
             "history": [[si, key, [[d, *v] for d, v in h.items()]] for (si, key), h in self.history.items()],
             "peers": self.peers.dump(),
             "fired_until": dict(self.fired_until),
@@ -216,30 +233,31 @@ class BulkSweep(Detector):
         self.last_day = int(state.get("last_day", -1))
         self.wm = float("-inf") if state.get("wm") is None else float(state["wm"])
         cap, pcap = self.p.max_distinct_per_key, self.p.max_patterns_per_key
-        for si, key, rows in state.get("open", []):
-            self.open[(si, key)] = {float(s): Bucket.load(cap, pcap, raw) for s, raw in rows}
-        if "pending" in state:  # checkpoints written before the due windows were derived
-            self.due = [(float(e), int(si), int(o), str(k), float(s)) for e, si, o, k, s in state["pending"]]
-        else:
-            self._due_from_open()
-        heapq.heapify(self.due)
-        for si, key, rows in state.get("history", []):
-            self.history[(si, key)] = {int(r[0]): [int(r[1]), int(r[2])] for r in rows}
+        base, rows = state.get("base", [self._base, []])
+        if float(base) == self._base:
+            # (checkpoints from before base buckets, or with other scales, restart their open windows:
+            # fewer counts for at most one longest window, never an extra finding)
+            for key, buckets in rows:
+                self.open[key] = {float(s): Bucket.load(cap, pcap, raw) for s, raw in buckets}
+        self._due_from_open()
+        for si, key, hist_rows in state.get("history", []):
+            self.history[(si, key)] = {int(r[0]): [int(r[1]), int(r[2])] for r in hist_rows}
         self.peers = PeerStats.load(self.p.history_days, state.get("peers", []))
         self.fired_until = {k: float(v) for k, v in state.get("fired_until", {}).items()}
 
     def _due_from_open(self) -> None:
-        """The windows still due are those of the open buckets (each is the tail of the window one hop
-        earlier and the head of its own) that the watermark has not closed: a window is only ever
-        closed together with its head bucket, so nothing else needs checkpointing (it was ~1/3 of it)."""
-        queued: set[tuple[int, str, float]] = set()
-        for (si, key), buckets in self.open.items():
-            hop, order = self._hops[si], 1 if "/" not in key else 0
+        """The windows still due are those holding an open base bucket that the watermark has not
+        closed: nothing else needs checkpointing."""
+        for key, buckets in self.open.items():
+            order = 1 if "/" not in key else 0
             for start in buckets:
-                for w in (start - hop, start):
-                    if w + 2 * hop > self.wm and (si, key, w) not in queued:
-                        queued.add((si, key, w))
-                        self.due.append((w + 2 * hop, si, order, key, w))
+                for si, hop in enumerate(self._hops):
+                    head = float(int(start // hop) * hop)
+                    for w in (head - hop, head):
+                        if w + 2 * hop > self.wm and (si, key, w) not in self.queued:
+                            self.queued.add((si, key, w))
+                            self.due.append((w + 2 * hop, si, order, key, w))
+        heapq.heapify(self.due)
 
     def state_size(self) -> int:
         return len(self.open) + len(self.history)

@@ -156,3 +156,38 @@ def test_state_shrinks_after_windows_close() -> None:
     busy = det.state_size()
     drive(det, [("wm", T0 + 40 * D)])
     assert det.state_size() < busy and not det.open
+
+
+def test_a_window_from_base_buckets_equals_one_bucket_of_all_its_events() -> None:
+    # 5,000 subjects (past the exact cap of 256) and 700 patterns (past the cap of 512), split over
+    # 48 half-hour buckets: the union is the bucket a single hop would have built
+    from stream.detectors._robust import stable_hash
+    from stream.detectors._sweep_state import Bucket
+
+    rng = random.Random(3)
+    items = [(stable_hash(f"s{i}"), f"AB{i:04d}*") for i in range(5_000)]
+    whole, parts = Bucket(256, 512), [Bucket(256, 512) for _ in range(48)]
+    for h, pat in items:  # in pattern order: the whole bucket keeps the smallest patterns, as the union does
+        whole.add(h, True, pat if h % 7 == 0 else None, PD)
+        rng.choice(parts).add(h, True, pat if h % 7 == 0 else None, PD)
+    window = Bucket.union(parts)
+    assert window is not None and whole.subjects.level > 0
+    assert (window.distinct(), window.wild_distinct()) == (whole.distinct(), whole.wild_distinct())
+    assert window.n == whole.n == 5_000
+    assert window.subjects.dump() == whole.subjects.dump() and window.patterns == whole.patterns
+
+
+def test_scales_must_nest_in_the_longest() -> None:
+    with pytest.raises(ValueError, match="scales_s"):
+        build(BulkSweep, scales_s=[3600, 64800, 86400])  # 18 h is more than half of 24 h
+    assert build(BulkSweep, scales_s=[1800, 7200]).p.scales_s == [1800, 7200]
+
+
+def test_checkpoint_from_before_base_buckets_restores_without_its_open_windows() -> None:
+    det = build(BulkSweep)
+    drive(det, steps_for(patrol(4), tail_s=0))
+    state = det.snapshot()
+    old = {k: v for k, v in state.items() if k != "base"} | {"open": [[0, "WA0340000", []]]}
+    again = build(BulkSweep)
+    again.restore(old)
+    assert again.history == det.history and not again.open and not again.due
