@@ -167,7 +167,7 @@ def main(
     slack: Annotated[float, typer.Option(help="Seconds of slack around each label's [start, end].")] = 3600.0,
     policy: Annotated[Path, typer.Option(help="Policy pack.")] = Path("deploy/policies/policy.yaml"),
     jobs: Annotated[int, typer.Option(help="Worker processes (one seed each).")] = 2,
-    doc: Annotated[Path | None, typer.Option(help="Markdown report to update ('' for none).")] = DEFAULT_DOC,
+    doc: Annotated[str, typer.Option(help="Markdown report to update ('' for none).")] = str(DEFAULT_DOC),
     dump: Annotated[Path | None, typer.Option(help="Folder for each seed's alerts and labels.")] = None,
 ) -> None:
     """Run the labelled scenarios over a week of background per seed and report detection quality."""
@@ -197,8 +197,8 @@ def main(
         _dump(result, dump)
     for table in console_tables(result):
         Console().print(table)
-    if doc is not None and str(doc):
-        write_doc(result, doc)
+    if doc:  # a str, not a Path: Path('') would be '.', and the report would be written to a directory
+        write_doc(result, Path(doc))
         console.print(f"written: {doc}")
 
 
