@@ -28,7 +28,7 @@ SERVICE_ENV := KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$(KAFKA_PORT) \
 
 PYTEST_ARGS ?= tests/unit tests/integration
 
-.PHONY: help venv lint up down status topics test demo demo-stop bench eval clean distclean
+.PHONY: help venv lint up down status topics test demo demo-stop bench eval eval-spike clean distclean
 
 help:
 	@echo "make venv     create .venv and install the package with dev extras"
@@ -41,6 +41,7 @@ help:
 	@echo "make demo     up + topics + monitor and simulator in the background"
 	@echo "make bench    benchmarks (python -m bench)"
 	@echo "make eval     detection quality evaluation (python -m stream.evaluation)"
+	@echo "make eval-spike  agency_spike after 5 days of history at 30% volume (3 seeds, ~10 min)"
 	@echo "make clean    down + remove stack data, logs and caches (keeps .venv and the jar cache)"
 
 # Reinstalled when pyproject.toml changes.
@@ -122,6 +123,9 @@ bench: venv
 
 eval: venv
 	$(PY) -m stream.evaluation
+
+eval-spike: venv
+	$(PY) -m stream.evaluation --scale 0.3 --days 7 --scenarios deploy/scenarios/eval-spike.yaml --doc ''
 
 clean: down
 	rm -rf deploy/local/.data deploy/local/.run .pytest_cache .mypy_cache .ruff_cache

@@ -115,7 +115,11 @@ class RuntimeSettings(_Section):
         600.0, ge=0, description="Events this far ahead of the wall clock are dead-lettered."
     )
     join_window_s: float = Field(
-        600.0, gt=0, le=3600, description="How long (event time) a response waits for its query."
+        600.0,
+        gt=0,
+        le=3600,
+        description="How long (event time) a response waits for its query, and a query not yet "
+        "answered by every destination state (or sent to NL or an ORI) for its responses.",
     )
     dedup_horizon_s: float = Field(3600.0, gt=0, description="Event-time horizon of redelivery dedup.")
     dedup_capacity: int = Field(
