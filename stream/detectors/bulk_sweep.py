@@ -94,8 +94,11 @@ class BulkSweep(Detector):
         self.first_ts: float | None = None
         # key -> {base bucket start: Bucket}; key is "ORI" or "ORI/operator"
         self.open: dict[str, dict[float, Bucket]] = {}
-        self.due: list[tuple[float, int, int, str, float]] = []  # (end, scale, kind order, key, start)
-        self.queued: set[tuple[int, str, float]] = set()  # (scale, key, start) of the windows in `due`
+        # One entry per (scale, key): its next window to close, (end, scale, kind order, key, start).
+        # `next_start` says which entry is current; an entry superseded by an earlier window (an
+        # out-of-order event opened it) stays in the heap and is skipped when popped.
+        self.due: list[tuple[float, int, int, str, float]] = []
+        self.next_start: dict[tuple[int, str], float] = {}
         self.history: dict[tuple[int, str], dict[int, list[int]]] = {}  # day -> [max distinct, max wild]
         self.peers = PeerStats(self.p.history_days)
         self.fired_until: dict[str, float] = {}
@@ -128,15 +131,26 @@ class BulkSweep(Detector):
         buckets = self.open.get(key)
         if buckets is None:
             buckets = self.open[key] = {}
-        order = 1 if "/" not in key else 0
         for si, hop in enumerate(self._hops):
-            head = float(int(start // hop) * hop)
-            for w in (head - hop, head):
-                if (si, key, w) not in self.queued:
-                    self.queued.add((si, key, w))
-                    heapq.heappush(self.due, (w + 2 * hop, si, order, key, w))
+            first = float(int(start // hop) * hop) - hop  # the earlier of the two windows holding it
+            pending = self.next_start.get((si, key))
+            if pending is None or first < pending:
+                self._queue(si, key, first)
         bucket = buckets[start] = Bucket(self.p.max_distinct_per_key, self.p.max_patterns_per_key)
         return bucket
+
+    def _queue(self, si: int, key: str, start: float) -> None:
+        self.next_start[(si, key)] = start
+        heapq.heappush(self.due, (start + 2 * self._hops[si], si, 1 if "/" not in key else 0, key, start))
+
+    def _queue_after(self, si: int, key: str, closed: float) -> None:
+        """Queue the first window after `closed` (of scale si) that holds an open base bucket."""
+        hop = self._hops[si]
+        later = [t for t in self.open.get(key, ()) if t >= closed + hop]
+        if later:
+            self._queue(si, key, max(closed + hop, float(int(min(later) // hop) * hop) - hop))
+        else:
+            del self.next_start[(si, key)]
 
     # -- windows ------------------------------------------------------------------------------
     def on_watermark(self, watermark: float) -> Iterable[Finding]:
@@ -144,6 +158,8 @@ class BulkSweep(Detector):
         self.wm = max(self.wm, watermark)
         while self.due and self.due[0][0] <= watermark:
             end, si, _, key, start = heapq.heappop(self.due)
+            if self.next_start.get((si, key)) != start:
+                continue  # superseded by an earlier window, or already closed
             finding = self._close(si, key, start, end)
             if finding is not None:
                 out.append(finding)
@@ -154,7 +170,6 @@ class BulkSweep(Detector):
         return out
 
     def _close(self, si: int, key: str, start: float, end: float) -> Finding | None:
-        self.queued.discard((si, key, start))
         buckets = self.open.get(key, {})
         starts = range(int(start), int(end), int(self._base))
         window = Bucket.union([b for t in starts if (b := buckets.get(float(t))) is not None])
@@ -165,6 +180,7 @@ class BulkSweep(Detector):
                 del buckets[t]
             if not buckets:
                 self.open.pop(key, None)
+        self._queue_after(si, key, start)
         if window is None or self.first_ts is None or start < self.first_ts:
             return None  # empty, or partial (the monitor started inside it): neither fire nor learn
         day = int(start // DAY)
@@ -249,15 +265,15 @@ class BulkSweep(Detector):
         """The windows still due are those holding an open base bucket that the watermark has not
         closed: nothing else needs checkpointing."""
         for key, buckets in self.open.items():
-            order = 1 if "/" not in key else 0
-            for start in buckets:
-                for si, hop in enumerate(self._hops):
-                    head = float(int(start // hop) * hop)
-                    for w in (head - hop, head):
-                        if w + 2 * hop > self.wm and (si, key, w) not in self.queued:
-                            self.queued.add((si, key, w))
-                            self.due.append((w + 2 * hop, si, order, key, w))
-        heapq.heapify(self.due)
+            for si, hop in enumerate(self._hops):
+                starts = [
+                    w
+                    for t in buckets
+                    for w in (float(int(t // hop) * hop) - hop, float(int(t // hop) * hop))
+                    if w + 2 * hop > self.wm
+                ]
+                if starts:
+                    self._queue(si, key, min(starts))
 
     def state_size(self) -> int:
         return len(self.open) + len(self.history)
