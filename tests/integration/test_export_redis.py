@@ -103,3 +103,16 @@ def test_acknowledging_an_alert_records_time_to_ack_in_the_month(redis_client: r
     life.acknowledge(finding.alert_id("v1"), "oncall", "looking")
     agg = AggregateStore(redis_client).read("2026-10")
     assert agg["ak|policy_leak|n"] == 1 and agg["ak|policy_leak|s"] == 125
+
+
+@pytest.mark.integration
+def test_more_counters_than_one_server_side_batch_all_land(redis_client: redis.Redis) -> None:
+    # 12,001 counters (three batches of the staged HINCRBY loop, the last one short), staged twice
+    store = AggregateStore(redis_client)
+    delta: Delta = {"2026-10": {f"o|XX{i:07d}|q": i % 7 + 1 for i in range(12_001)}, "2026-11": {"s|q": 3}}
+    for _ in range(2):
+        pipe = redis_client.pipeline(transaction=True)
+        store.stage(pipe, delta)
+        pipe.execute()
+    assert store.read("2026-10") == {k: 2 * v for k, v in delta["2026-10"].items()}
+    assert store.read("2026-11") == {"s|q": 6} and store.months() == ["2026-10", "2026-11"]
