@@ -119,27 +119,9 @@ replay_oracle = h.replay_result  # the oracle of every fault test: replay with m
 
 def dead_letter_offsets(bootstrap: str, dlq_topic: str, timeout_s: float = 10) -> set[str]:
     """Distinct `dlq.source.offset` headers (a re-sent dead letter after a restart counts once)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"dlq-check-{time.time_ns()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
-    )
-    consumer.subscribe([dlq_topic])
-    offsets: set[str] = set()
-    deadline, quiet_until = time.monotonic() + timeout_s, time.monotonic() + 3
-    while time.monotonic() < min(deadline, quiet_until):
-        msg = consumer.poll(0.3)
-        if msg is None or msg.error() is not None:
-            continue
-        headers = {k: v.decode() for k, v in (msg.headers() or [])}
-        assert headers.get("dlq.error.class"), "dead letter without a reason header"
-        offsets.add(headers["dlq.source.offset"])
-        quiet_until = time.monotonic() + 3
-    consumer.close()
-    return offsets
+    letters = h.dead_letters(bootstrap, dlq_topic, timeout_s)
+    assert all(d.get("dlq.error.class") for d in letters), "dead letter without a reason header"
+    return {d["dlq.source.offset"] for d in letters}
 
 
 def committed_within_checkpoints(

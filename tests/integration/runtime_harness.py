@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -60,6 +61,31 @@ def worker_env(bootstrap: str, redis_url: str, topic: str, group: str, **extra: 
     )
     env.update(extra)
     return env
+
+
+def dead_letters(
+    bootstrap: str, topic: str, timeout_s: float = 30, quiet_s: float = 3
+) -> list[dict[str, Any]]:
+    """Every dead letter on `topic` as its headers plus `value`, read until none came for `quiet_s`."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"dlq-check-{time.time_ns()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    got: list[dict[str, str]] = []
+    deadline, quiet_until = time.monotonic() + timeout_s, time.monotonic() + quiet_s
+    while time.monotonic() < min(deadline, quiet_until):
+        msg = consumer.poll(0.3)
+        if msg is None or msg.error() is not None:
+            continue
+        got.append({k: v.decode() for k, v in (msg.headers() or [])} | {"value": msg.value()})
+        quiet_until = time.monotonic() + quiet_s
+    consumer.close()
+    return got
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -12,27 +12,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from confluent_kafka import Consumer
 
 from tests.integration import runtime_harness as h
 from tests.integration.traffic import build
 
 SAMPLES = h.ROOT / "tests" / "fixtures" / "samples" / "events.jsonl"  # copy of ../shared/samples
-
-
-def _dead_letters(bootstrap: str, topic: str, expected: int, timeout_s: float = 30) -> list[dict[str, str]]:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"dlq-{topic}", "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe([topic])
-    got: list[dict[str, str]] = []
-    deadline = time.monotonic() + timeout_s
-    while len(got) < expected and time.monotonic() < deadline:
-        msg = consumer.poll(0.5)
-        if msg is not None and msg.error() is None:
-            got.append({k: v.decode() for k, v in (msg.headers() or [])} | {"value": msg.value()})
-    consumer.close()
-    return got
 
 
 def test_shared_samples_bad_lines_reach_the_dlq_and_good_events_are_processed(
@@ -48,7 +32,7 @@ def test_shared_samples_bad_lines_reach_the_dlq_and_good_events_are_processed(
     h.produce(kafka_bootstrap, topic, lines)
     env = h.worker_env(kafka_bootstrap, redis_url, topic, unique_group)
     proc = h.run_until_drained(env, kafka_bootstrap, redis_client, unique_group, topic, tmp_path / "w.log")
-    dlq = _dead_letters(kafka_bootstrap, f"{topic}.dlq", 2)
+    dlq = h.dead_letters(kafka_bootstrap, f"{topic}.dlq")
     assert sorted(d["dlq.error.class"] for d in dlq) == ["invalid_json", "schema_violation"]
     assert {d["dlq.source.topic"] for d in dlq} == {topic}
     assert sorted(int(d["dlq.source.offset"]) for d in dlq) == [10, 11]
@@ -122,7 +106,7 @@ def test_sigkill_and_restart_ends_with_the_uninterrupted_alert_set(
     ids = h.alert_ids(redis_client)
     assert len(ids) == len(set(ids)), "an alert was created twice"
     assert set(ids) == expected
-    dlq = _dead_letters(kafka_bootstrap, f"{topic}.dlq", n_bad + 5, timeout_s=5)
+    dlq = h.dead_letters(kafka_bootstrap, f"{topic}.dlq")
     assert len({d["dlq.source.offset"] for d in dlq}) == n_bad  # re-sent dead letters keep their source
 
 
