@@ -5,7 +5,7 @@ still counted and still usable by detectors that need only the response.
 
 A query is let go as soon as every destination state it names has answered (ACK_ONLY does not count):
 the contract gives one response per destination state, so nothing more can join it. Only queries to
-`NL` (all states) or to an ORI wait out the window. Without this the join held every query of the
+`NL` (all states), `AX` or an ORI wait out the window. Without this the join held every query of the
 last `window_s` (600 s at 2,000 events/s is 600k queries: most of the worker's memory and checkpoint).
 A response beyond that count (outside the contract) is released unjoined at the window's end.
 """
@@ -104,8 +104,7 @@ class ResponseJoin:
 
 
 def expected_answers(q: Query) -> int:
-    """Responses a query can get: one per destination state; 0 (unknown) for NL or an ORI address."""
-    dests = q.destinations
-    if all(len(d) == 2 and d != "NL" for d in dests):
-        return len(set(dests))
-    return 0
+    """Responses a query can get: one per destination state; 0 (unknown) when it also goes to NL, AX
+    (the IAQ desk, which acknowledges first) or an ORI address."""
+    states = q.state_destinations
+    return len(set(states)) if len(states) == len(q.destinations) else 0

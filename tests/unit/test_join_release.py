@@ -48,6 +48,8 @@ def test_answers_before_the_query_count_too() -> None:
 def test_all_states_and_ori_destinations_are_held_for_the_window() -> None:
     assert expected_answers(make_query(destinations=("NL",))) == 0
     assert expected_answers(make_query(destinations=("NYDMV0000",))) == 0
+    assert expected_answers(make_query(destinations=("AX",))) == 0
+    assert expected_answers(make_query(destinations=("NY", "AX"))) == 0
     assert expected_answers(make_query(destinations=("NY", "NY", "NJ"))) == 2
     join = ResponseJoin(600)
     q = make_query(event_id="q1", destinations=("NL",), ts=T0)
