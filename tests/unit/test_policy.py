@@ -103,6 +103,14 @@ def test_photo_face_bans_and_carve_outs() -> None:
     assert reasons("NY", agency=CBP, purpose_code="I") == set()
     assert reasons("CA", agency=ice, message_key="IQ", search_mode="name_dob_sex") == set()
     assert ("CA-AB1747-CLETS", "restricted_agency_no_predicate") in reasons("CA", agency=ice)
+    # CA's S2S guardrails: S2S look-ups only; a court-ordered name-only Nlets query is AB 1747's (lawful)
+    oct_ = at("2026-10-05")  # after the guardrails' start
+    dnq = {"message_key": "DNQ", "search_mode": "name_only", "predicate": "court_order", "ts": oct_}
+    assert reasons("CA", agency=CBP, **dnq) == set()
+    assert ("CA-S2S-GUARDRAILS", "bulk_search_banned") in reasons("CA", agency=CBP, source="s2s", **dnq)
+    assert ("CA-S2S-GUARDRAILS", "forbidden_message_key") in reasons(
+        "CA", agency=CBP, source="s2s", message_key="S2S", predicate="court_order", ts=oct_
+    )
     assert ("CO-SB21-131-CERTIFIED-PURPOSE", "purpose_code") in reasons("CO", agency=CBP, purpose_code="S")
     # a court-issued predicate lifts NJ's photo ban and CO's declared-purpose rule (their statutes'
     # own exception), not NY's photo-system rule above
