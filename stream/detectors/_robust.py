@@ -65,6 +65,11 @@ def hour_of_week(ts: float, offset_s: float = 0.0) -> int:
     return int(((ts + offset_s - _EPOCH_MONDAY) % WEEK) // HOUR)
 
 
+def is_weekend(day: int) -> bool:
+    """Whether day number `day` (days since 1970-01-01, a Thursday) is a Saturday or a Sunday."""
+    return (day + 3) % 7 >= 5
+
+
 def stable_hash(text: str) -> int:
     """63-bit process-independent hash (Python's str hash is salted per process)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1

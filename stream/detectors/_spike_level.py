@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream.detectors._robust import DAY, HOUR, median, utc_offset
+from stream.detectors._robust import DAY, HOUR, is_weekend, median, utc_offset
 
 
 def trimmed_mean(values: list[int], trim: float = 0.1) -> float:
@@ -18,10 +18,6 @@ def trimmed_mean(values: list[int], trim: float = 0.1) -> float:
     k = int(len(s) * trim)
     core = s[k : len(s) - k] or s
     return sum(core) / len(core)
-
-
-def _is_weekend(day: int) -> bool:
-    return (day + 3) % 7 >= 5  # day 0 (1970-01-01) was a Thursday
 
 
 def daily_levels(det: Any, key: str, today: int) -> tuple[float, float, int, int] | None:
@@ -37,8 +33,8 @@ def daily_levels(det: Any, key: str, today: int) -> tuple[float, float, int, int
     if len(vals) < det.p.min_history_days:
         return None
     lo = max(start, ring.first_day, ring.last_day - ring.n + 1)
-    wd = [v for i, v in enumerate(vals) if not _is_weekend(lo + i)]
-    we = [v for i, v in enumerate(vals) if _is_weekend(lo + i)]
+    wd = [v for i, v in enumerate(vals) if not is_weekend(lo + i)]
+    we = [v for i, v in enumerate(vals) if is_weekend(lo + i)]
     # with 3 days or fewer the median would be the same days as the mean, and one ramping day of two
     # would already lift the level (the burst rule must compare a rise with what came before it)
     recent = median([float(v) for v in vals[-3:]]) if len(vals) > 3 else 0.0
@@ -67,7 +63,7 @@ def hour_shares(
         t = first
         while t <= last:
             local = t + utc_offset(t, tz)
-            weekend = _is_weekend(int(local // DAY))
+            weekend = is_weekend(int(local // DAY))
             share = prof.share(weekend, int(local % DAY // HOUR))
             if share is None:
                 break

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import Field
 
 from stream.detectors import register
-from stream.detectors._robust import DAY, HOUR, median, utc_offset
+from stream.detectors._robust import DAY, HOUR, is_weekend, median, utc_offset
 from stream.detectors._spike_eval import burst_finding, ramp_finding
 from stream.detectors._spike_state import DailyRing, Profile, dump_state, load_state
 from stream.detectors._spike_stats import alpha_per_test
@@ -216,7 +216,7 @@ class AgencySpike(Detector):
         name, tz, _ = self.meta[key]
         offset = utc_offset(h, tz)
         local = h + offset
-        weekend = int((local // DAY + 3) % 7) >= 5  # day 0 (1970-01-01) was a Thursday
+        weekend = is_weekend(int(local // DAY))
         self.profiles.setdefault(name, Profile()).add(weekend, int(local % DAY // HOUR), n)
 
     def _close_day(self, day: int) -> list[Finding]:
