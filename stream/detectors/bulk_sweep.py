@@ -131,10 +131,10 @@ class BulkSweep(Detector):
         buckets = self.open.get(key)
         if buckets is None:
             buckets = self.open[key] = {}
-        for si, hop in enumerate(self._hops):
-            first = float(int(start // hop) * hop) - hop  # the earlier of the two windows holding it
+        for si in range(len(self._hops)):
+            first = self._open_window(si, start, self._closed_until(si))  # not None: the event is not late
             pending = self.next_start.get((si, key))
-            if pending is None or first < pending:
+            if first is not None and (pending is None or first < pending):
                 self._queue(si, key, first)
         bucket = buckets[start] = Bucket(self.p.max_distinct_per_key, self.p.max_patterns_per_key)
         return bucket
@@ -143,14 +143,27 @@ class BulkSweep(Detector):
         self.next_start[(si, key)] = start
         heapq.heappush(self.due, (start + 2 * self._hops[si], si, 1 if "/" not in key else 0, key, start))
 
-    def _queue_after(self, si: int, key: str, closed: float) -> None:
-        """Queue the first window after `closed` (of scale si) that holds an open base bucket."""
+    def _closed_until(self, si: int) -> float:
+        """Windows of scale si starting at or before this were closed by the watermark."""
+        return self.wm - 2 * self._hops[si]
+
+    def _open_window(self, si: int, t: float, after: float) -> float | None:
+        """Start of the first window of scale si that holds base bucket `t` and starts after `after`
+        (of the two holding it, the earlier if it can), or None."""
         hop = self._hops[si]
-        later = [t for t in self.open.get(key, ()) if t >= closed + hop]
-        if later:
-            self._queue(si, key, max(closed + hop, float(int(min(later) // hop) * hop) - hop))
+        first = float(int(t // hop) * hop) - hop
+        for w in (first, first + hop):
+            if w > after:
+                return w
+        return None
+
+    def _queue_first(self, si: int, key: str, after: float) -> None:
+        """Queue the first window of scale si after `after` that holds one of the key's base buckets."""
+        starts = [w for t in self.open.get(key, ()) if (w := self._open_window(si, t, after)) is not None]
+        if starts:
+            self._queue(si, key, min(starts))
         else:
-            del self.next_start[(si, key)]
+            self.next_start.pop((si, key), None)
 
     # -- windows ------------------------------------------------------------------------------
     def on_watermark(self, watermark: float) -> Iterable[Finding]:
@@ -180,7 +193,7 @@ class BulkSweep(Detector):
                 del buckets[t]
             if not buckets:
                 self.open.pop(key, None)
-        self._queue_after(si, key, start)
+        self._queue_first(si, key, start)  # the next window of this scale that holds a bucket
         if window is None or self.first_ts is None or start < self.first_ts:
             return None  # empty, or partial (the monitor started inside it): neither fire nor learn
         day = int(start // DAY)
@@ -264,16 +277,9 @@ class BulkSweep(Detector):
     def _due_from_open(self) -> None:
         """The windows still due are those holding an open base bucket that the watermark has not
         closed: nothing else needs checkpointing."""
-        for key, buckets in self.open.items():
-            for si, hop in enumerate(self._hops):
-                starts = [
-                    w
-                    for t in buckets
-                    for w in (float(int(t // hop) * hop) - hop, float(int(t // hop) * hop))
-                    if w + 2 * hop > self.wm
-                ]
-                if starts:
-                    self._queue(si, key, min(starts))
+        for key in self.open:
+            for si in range(len(self._hops)):
+                self._queue_first(si, key, self._closed_until(si))
 
     def state_size(self) -> int:
         return len(self.open) + len(self.history)
