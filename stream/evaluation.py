@@ -169,6 +169,7 @@ def main(
     jobs: Annotated[int, typer.Option(help="Worker processes (one seed each).")] = 2,
     doc: Annotated[str, typer.Option(help="Markdown report to update ('' for none).")] = str(DEFAULT_DOC),
     dump: Annotated[Path | None, typer.Option(help="Folder for each seed's alerts and labels.")] = None,
+    block: Annotated[str, typer.Option(help="Generated block of --doc to replace (eval, spike).")] = "eval",
 ) -> None:
     """Run the labelled scenarios over a week of background per seed and report detection quality."""
     from rich.console import Console
@@ -198,7 +199,7 @@ def main(
     for table in console_tables(result):
         Console().print(table)
     if doc:  # a str, not a Path: Path('') would be '.', and the report would be written to a directory
-        write_doc(result, Path(doc))
+        write_doc(result, Path(doc), block)
         console.print(f"written: {doc}")
 
 

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from stream.detectors._robust import DAY, HOUR, median
-from stream.detectors._spike_level import daily_levels, hour_shares, pop_add, pop_quantile
+from stream.detectors._spike_level import daily_levels, hour_shares, pop_add, pop_band, pop_quantile
 from stream.detectors._spike_stats import dispersion_for, min_significant, nb_size, nb_tail
 from stream.findings import Finding
 
@@ -31,12 +31,12 @@ def burst_finding(
     ratios = det.ratios.setdefault(f"{key}|{n_hours}", {})
     own = det.own_ratio(f"{key}|{n_hours}", today)
     ratios[today] = max(ratios.get(today, 0.0), min(ratio, 1e6))
-    memo = ctx["memo"]
-    if ("pop", n_hours) not in memo:  # once per closed hour: it merges a week of histograms
-        memo["pop", n_hours] = pop_quantile(det, n_hours, today)
-    pop = memo["pop", n_hours]
+    memo, band = ctx["memo"], pop_band(det, exp)
+    if ("pop", n_hours, band) not in memo:  # once per closed hour and band: it merges a week of histograms
+        memo["pop", n_hours, band] = pop_quantile(det, n_hours, today, exp)
+    pop, pop_band_used = memo["pop", n_hours, band]
     if exp >= p.pop_min_expected:
-        pop_add(det, n_hours, today, ratio)
+        pop_add(det, n_hours, today, ratio, exp)
     thr_ratio = max(min_ratio, p.k_burst * own if own is not None else 0.0, p.pop_margin * pop)
     usual = det.top_share.get(f"{key}|{n_hours}")
     if obs < thr_ratio * exp:
@@ -88,6 +88,9 @@ def burst_finding(
         "threshold_ratio": round(thr_ratio, 3),
         "own_usual_max_ratio": own,
         "population_ratio_quantile": pop,
+        "population_band_min_expected": None
+        if pop_band_used is None
+        else p.pop_min_expected * 2**pop_band_used,
         "p_value": nb_tail(obs, exp, size),
         "alpha": ctx["alpha"],
         "keys_tested": ctx["keys"],

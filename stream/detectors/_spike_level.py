@@ -5,9 +5,12 @@ their expectation (a population quantile of observed/expected that over-disperse
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from stream.detectors._robust import DAY, HOUR, is_weekend, median, utc_offset
+
+_MAX_BAND = 6  # [64m, ...): one band for the busiest keys
 
 
 def trimmed_mean(values: list[int], trim: float = 0.1) -> float:
@@ -78,11 +81,25 @@ def hour_shares(
     return res
 
 
-def pop_add(det: Any, n_hours: int, day: int, ratio: float) -> None:
-    """Every key's burst ratio goes into one histogram per window length and day (bins of 0.05)."""
-    hist = det.pop.setdefault(str(n_hours), {}).setdefault(day, {})
+def pop_band(det: Any, exp: float) -> int | None:
+    """Size band of a window's expectation: [m, 2m), [2m, 4m), ... with m = `pop_min_expected`
+    (None below m). Poisson noise alone moves a window expecting 15 queries far more than one
+    expecting 150, so each band keeps its own histogram of how far benign windows stray."""
+    m = det.p.pop_min_expected
+    if m <= 0 or exp < m:
+        return None  # (no floor configured: one histogram for all sizes)
+    return min(_MAX_BAND, int(math.log2(exp / m)))
+
+
+def pop_add(det: Any, n_hours: int, day: int, ratio: float, exp: float | None = None) -> None:
+    """Every key's burst ratio goes into one histogram per window length and day (bins of 0.05), and
+    into the histogram of its expectation's size band."""
     b = min(2000, int(ratio * 20))
-    hist[b] = hist.get(b, 0) + 1
+    band = pop_band(det, exp) if exp is not None else None
+    for name in (str(n_hours), None if band is None else f"{n_hours}|{band}"):
+        if name is not None:
+            hist = det.pop.setdefault(name, {}).setdefault(day, {})
+            hist[b] = hist.get(b, 0) + 1
 
 
 def _merge(days: dict[int, dict[int, int]], lo: int, hi: int) -> dict[int, int]:
@@ -94,21 +111,36 @@ def _merge(days: dict[int, dict[int, int]], lo: int, hi: int) -> dict[int, int]:
     return merged
 
 
-def pop_quantile(det: Any, n_hours: int, day: int) -> float:
-    """High quantile of observed/expected over all keys in the last week (today's earlier windows
-    only while the earlier days are too few, so the first day already calibrates): how far benign
-    traffic strays from its expectation here. Over-dispersed traffic raises the bar; Poisson-clean
-    traffic leaves the configured ratio."""
-    p, days = det.p, det.pop.get(str(n_hours), {})
+def pop_quantile(det: Any, n_hours: int, day: int, exp: float | None = None) -> tuple[float, int | None]:
+    """High quantile of observed/expected over the last week's windows (today's earlier windows only
+    while the earlier days are too few, so the first day already calibrates): how far benign traffic
+    strays from its expectation here. Over-dispersed traffic raises the bar; Poisson-clean traffic
+    leaves the configured ratio. Judged among windows of the same size band as `exp` (a busy office
+    is not held to the noise of a small one), else the next smaller band with enough windows (a
+    higher, safer bar), else all windows. Returns (quantile, band used; None = all windows)."""
+    band = pop_band(det, exp) if exp is not None else None
+    names: list[tuple[str, int | None]] = []
+    if band is not None:
+        names = [(f"{n_hours}|{b}", b) for b in range(band, -1, -1)]
+    names.append((str(n_hours), None))
+    for name, used in names:
+        q = _quantile(det, det.pop.get(name, {}), day)
+        if q is not None:
+            return q, used
+    return 0.0, None
+
+
+def _quantile(det: Any, days: dict[int, dict[int, int]], day: int) -> float | None:
+    p = det.p
     merged = _merge(days, day - 7, day)  # earlier days only: a burst today must not raise its own bar
     if sum(merged.values()) < p.pop_min_samples:
         merged = _merge(days, day - 7, day + 1)
     total = sum(merged.values())
     if total < p.pop_min_samples:
-        return 0.0
+        return None
     seen = 0
     for b in sorted(merged):
         seen += merged[b]
         if seen >= p.pop_quantile * total:
             return (b + 1) / 20
-    return 0.0
+    return None

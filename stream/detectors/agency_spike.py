@@ -46,7 +46,9 @@ class AgencySpikeParams(Params):
     false_per_day: float = Field(
         0.02, gt=0, description="False bursts per day allowed over all keys and windows (sets alpha)."
     )
-    dispersion_day: float = Field(0.01, ge=0, description="Squared CV of a key's daily rate beyond Poisson.")
+    dispersion_day: float = Field(
+        0.005, ge=0, description="Squared CV of a key's daily rate beyond Poisson (measured: <= 0.0023)."
+    )
     dispersion_hour: float = Field(0.05, ge=0, description="Squared CV of an hour's rate beyond Poisson.")
     min_count: int = Field(6, ge=1, description="Fewer queries than this in a window are never a burst.")
     k_burst: float = Field(1.5, gt=1, description="Times the key's own median daily-max ratio.")
