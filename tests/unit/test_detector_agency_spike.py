@@ -217,3 +217,38 @@ def test_restore_of_a_snapshot_without_the_new_tables() -> None:
     second.restore(json.loads(json.dumps(old)))
     assert second.cursor == first.cursor and second.state_size() == first.state_size()
     flat(drive(second, steps[len(steps) // 2 :]))  # runs to the end without error
+
+
+# 40 small PDs at ~30/day (their windows stray far from expectation by Poisson noise alone) and 3 busy
+# PDs at ~300/day; day 5 WA0340000 (busy) works at 1.8x all day
+#   small: |..|..|..|..|..|..|     busy: |####|####|####|####|####|#######|   -> one burst, on the busy PD,
+#                                                                                 within 10 h of the rise
+# Judged against every window's ratios, the small PDs' noise sets the bar near 2x (found 19 h in, by the
+# 24 h window); judged within its own size band, a busy office's 1.8x is plain within the morning.
+def test_busy_office_is_judged_against_busy_peers_not_small_ones_noise() -> None:
+    small = [make_agency(ori=f"WA0350{i:03d}") for i in range(40)]
+    rise = T0 + 5 * D
+    events = traffic(small, 6, 30, seed=3) + traffic([PEERS[1], PEERS[2]], 6, 300, seed=4)
+    events += traffic([TARGET], 6, 300, seed=5, boost=(rise, rise + D, 1.8))
+    events.sort(key=lambda q: q.ts)
+    found = run(events)
+    assert [(f.ori, f.evidence["rule"]) for f in found] == [("WA0340000", "burst")]
+    ev = found[0].evidence
+    assert rise < found[0].window_end <= rise + 10 * H
+    assert ev["population_band_min_expected"] >= 40 and ev["population_ratio_quantile"] < 1.5
+    assert ev["ratio"] < 1.1 * 1.75  # under the bar the all-sizes quantile sets here
+
+
+def test_population_bar_falls_back_to_smaller_bands_then_to_all() -> None:
+    from stream.detectors._spike_level import pop_add, pop_band, pop_quantile
+
+    det = build(AgencySpike, pop_min_samples=10)
+    m = det.p.pop_min_expected
+    assert pop_band(det, m - 0.1) is None and pop_band(det, m) == 0 and pop_band(det, 2 * m) == 1
+    for i in range(20):  # small windows (band 0) stray up to 3x; busy ones (band 3) up to 1.2x
+        pop_add(det, 24, 10, 1.0 + i / 10, m)
+        pop_add(det, 24, 10, 1.0 + i / 100, 8 * m)
+    assert pop_quantile(det, 24, 11, 8 * m) == (pytest.approx(1.2), 3)
+    assert pop_quantile(det, 24, 11, 4 * m) == (pytest.approx(2.95), 0)  # band 2 empty: the smaller band's bar
+    assert pop_quantile(det, 24, 11, m / 2)[1] is None  # below the floor: all windows (busy ones too)
+    assert pop_quantile(det, 24, 11, 1000 * m)[1] == 3  # the top band holds every busier window
