@@ -249,6 +249,6 @@ def test_population_bar_falls_back_to_smaller_bands_then_to_all() -> None:
         pop_add(det, 24, 10, 1.0 + i / 10, m)
         pop_add(det, 24, 10, 1.0 + i / 100, 8 * m)
     assert pop_quantile(det, 24, 11, 8 * m) == (pytest.approx(1.2), 3)
-    assert pop_quantile(det, 24, 11, 4 * m) == (pytest.approx(2.95), 0)  # band 2 empty: the smaller band's bar
+    assert pop_quantile(det, 24, 11, 4 * m) == (pytest.approx(2.95), 0)  # bands 2, 1 empty: band 0
     assert pop_quantile(det, 24, 11, m / 2)[1] is None  # below the floor: all windows (busy ones too)
     assert pop_quantile(det, 24, 11, 1000 * m)[1] == 3  # the top band holds every busier window
