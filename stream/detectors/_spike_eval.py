@@ -130,13 +130,16 @@ def ramp_finding(det: Any, key: str, day: int) -> Finding | None:
     last = det.ramp_last.get(key)
     if last is not None and day - last < p.ramp_cooldown_days:
         return None
-    for recent_days, base_days, ratio in p.ramp_horizons:
+    for horizon in p.ramp_horizons:
+        recent_days, base_days, ratio = horizon[:3]
+        gap, min_excess = (horizon[3], horizon[4]) if len(horizon) > 3 else (0, p.ramp_min_excess)
         recent = ring.days(day - recent_days + 1, day + 1)
-        base = ring.days(day - recent_days - base_days + 1, day - recent_days + 1)
+        base_end = day - recent_days - gap + 1
+        base = ring.days(base_end - base_days, base_end)
         if len(recent) < recent_days or len(base) < math.ceil(p.ramp_coverage * base_days):
             continue
         rm, bm = median([float(v) for v in recent]), median([float(v) for v in base])
-        threshold = max(ratio * max(bm, p.ramp_min_base), bm + p.ramp_min_excess)
+        threshold = max(ratio * max(bm, p.ramp_min_base), bm + min_excess)
         if rm >= threshold:
             det.ramp_last[key] = day
             start, end = float((day - recent_days + 1) * DAY), float((day + 1) * DAY)
@@ -150,7 +153,8 @@ def ramp_finding(det: Any, key: str, day: int) -> Finding | None:
                 "recent_days": recent_days,
                 "baseline_days": base_days,
                 "baseline_days_present": len(base),
-                "min_excess": p.ramp_min_excess,
+                "gap_days": gap,
+                "min_excess": min_excess,
                 "min_base": p.ramp_min_base,
                 "recent_daily_totals": recent,
                 **_top(det, key, start, end),
@@ -163,7 +167,8 @@ def ramp_finding(det: Any, key: str, day: int) -> Finding | None:
                 end,
                 det.meta[key][2],
                 evidence,
-                f"Median {rm:.0f}/day over {recent_days} d vs {bm:.0f}/day over the {base_days} d before.",
+                f"Median {rm:.0f}/day over {recent_days} d vs {bm:.0f}/day over {base_days} d"
+                + (f" ending {gap} d before." if gap else " before."),
             )
     return None
 

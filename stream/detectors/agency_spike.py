@@ -25,7 +25,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from stream.detectors import register
 from stream.detectors._robust import DAY, HOUR, is_weekend, median, utc_offset
@@ -70,15 +70,18 @@ class AgencySpikeParams(Params):
     )
     baseline_days: int = Field(28, ge=7, description="Days behind the daily level of the burst rule.")
     min_history_days: int = Field(1, ge=1, description="Own full days needed before any finding.")
-    ramp_horizons: list[tuple[int, int, float]] = Field(
-        [(3, 14, 2.5), (7, 28, 2.0), (28, 56, 1.6)],
-        description="(recent days, baseline days, min ratio of medians) for the ramp rule.",
+    ramp_horizons: list[tuple[int, int, float] | tuple[int, int, float, int, float]] = Field(
+        [(3, 14, 2.5), (7, 28, 2.0), (28, 56, 1.6), (28, 28, 1.6, 56, 8.0)],
+        description="(recent days, baseline days, min ratio of medians[, gap days, min rise/day]) for the "
+        "ramp rule; a gap compares the last month with one months before (a slow month-over-month climb).",
     )
     ramp_min_excess: float = Field(20.0, ge=0, description="Min rise of the daily median, queries/day.")
     ramp_min_base: float = Field(5.0, ge=0, description="Baseline median is taken as at least this.")
     ramp_coverage: float = Field(0.75, gt=0, le=1, description="Share of baseline days that must exist.")
     ramp_cooldown_days: int = Field(28, ge=1, description="One ramp finding per key per this many days.")
-    history_days: int = Field(120, ge=30, le=400, description="Daily totals kept per key.")
+    history_days: int = Field(
+        120, ge=30, le=400, description="Daily totals kept per key (at least the longest ramp horizon)."
+    )
     profile_half_life_days: float = Field(14.0, gt=0)
     components: bool = Field(True, description="Also watch each federal component across its ORIs.")
     small_level: float = Field(50.0, ge=0, description="Daily level (queries/day) of a small agency.")
@@ -88,6 +91,14 @@ class AgencySpikeParams(Params):
     concentration_top: int = Field(
         4, ge=0, description="A burst carried by this many operators (or one ORI of a component) is a sweep."
     )
+
+    @model_validator(mode="after")
+    def _horizons_fit_history(self) -> AgencySpikeParams:
+        for h in self.ramp_horizons:
+            span = h[0] + h[1] + (h[3] if len(h) > 3 else 0)
+            if span > self.history_days:
+                raise ValueError(f"ramp horizon {list(h)} spans {span} days, more than history_days")
+        return self
 
 
 @register

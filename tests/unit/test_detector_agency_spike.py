@@ -3,6 +3,7 @@ across ORIs; order and restart invariance; findings re-derived from their eviden
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -75,6 +76,39 @@ def test_ramp_of_daily_medians() -> None:
     ev = found[0].evidence
     assert (ev["recent_days"], ev["baseline_days"]) == (3, 14)
     assert ev["observed_value"] >= ev["threshold"] >= 2.5 * ev["baseline"]
+
+
+def _daily(agency: Agency, per_day: list[float], seed: int) -> list[Query]:
+    """One query stream with a given daily total per day (Poisson-like, diurnal)."""
+    rng, out = random.Random(seed), []
+    for d, n in enumerate(per_day):
+        for h in range(24):
+            lam = n * SHAPE[h] / sum(SHAPE)
+            for i in range(max(0, round(rng.gauss(lam, math.sqrt(lam))))):
+                ts = T0 + d * D + h * H + rng.random() * H
+                out.append(
+                    make_query(agency=agency, ts=ts, subject_key=f"{d}.{h}.{i}", operator_id=f"op{i % 6}")
+                )
+    return out
+
+
+# the brief's anchor (7.5): an ICE account from ~540 to ~1,600 searches a month in six months (+188%), i.e.
+# ~18/day climbing ~0.6% a day, no day or week standing out; a flat twin at 30/day beside it
+#   climb: |.....:::::;;;;;|||||   flat: |::::::::::::::::::::|   -> ramps (month vs month) on the climb
+#                                                                   only, at most one per 28 days (cooldown)
+def test_slow_month_over_month_climb_is_found_and_a_flat_twin_is_not() -> None:
+    days = 160
+    climb = [18.0 * math.exp(math.log(2.88) / 181 * d) for d in range(days)]
+    ice = make_agency(ori="XXSYN0001", category="FE", component="ICE-ERO", immigration_enforcement=True)
+    events = _daily(ice, climb, seed=11) + _daily(PEERS[1], [30.0] * days, seed=12)
+    found = run(sorted(events, key=lambda q: q.ts), components=False)
+    assert found and {(f.ori, f.evidence["rule"], f.evidence["gap_days"]) for f in found} == {
+        ("XXSYN0001", "ramp", 56)
+    }
+    assert all(b.window_end - a.window_end >= 28 * D for a, b in itertools.pairwise(found))
+    ev = found[0].evidence
+    assert ev["observed_value"] >= ev["threshold"] >= max(1.6 * ev["baseline"], ev["baseline"] + 8.0)
+    assert found[0].window_end <= T0 + days * D and found[0].severity == "high"
 
 
 # five small ICE-ERO ORIs (40/day each, under the floors alone) triple together for 6 hours
