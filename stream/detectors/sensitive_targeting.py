@@ -5,7 +5,8 @@ Two per-ORI, per-UTC-day tests, decided when the watermark closes the day:
 (a) `s2s_placeholder`: S2S look-ups selecting on the "99999" SSN placeholder (brief 4.4). The share is
     compared with the pooled share of the other S2S requesters of the same home state (their history
     plus the same day; all states when that pool is thin) and with the ORI's own history.
-(b) `flagged_records`: answered records carrying `no_ssn` / `undocumented_eligible_license` flags.
+(b) `flagged_records`: answered records carrying `no_ssn` / `undocumented_eligible_license` flags, of
+    look-ups that did not themselves select on the placeholder.
     Flag rates differ a lot by issuing state, so the expectation is per responding state: the ORI's
     answered records from each state times the share of flagged records all other requesters got
     from that state. The observed count must be a multiple of that and improbable under it.
@@ -62,7 +63,10 @@ class SensitiveTargeting(Detector):
         return ()
 
     def on_response(self, r: Response, q: Query | None) -> Iterable[Finding]:
-        if q is not None and r.answered and self.clock.admit(r.ts):
+        # a look-up that selected on the 99999 placeholder is answered with a no-SSN record by definition:
+        # that selection is test (a)'s, against S2S peers; counted here it would make every DMV's own
+        # S2S pointer ORI look like it targets flagged records (3% of applicants have no SSN)
+        if q is not None and r.answered and not q.ssn_placeholder and self.clock.admit(r.ts):
             self.st.add_record(q, r, any(f in self.p.flags for f in r.record_flags))
         return ()
 

@@ -88,6 +88,29 @@ def test_flagged_records_use_the_issuing_state_rate() -> None:
     assert ev["by_state"] == {"CA": [100, 40]}
 
 
+# day 0: 20 PDs get 100 CA records each (0.25% flagged); CA's own S2S pointer ORI looks up 300 applicants
+# in other states, 4% on the 99999 placeholder, every one answered with a no-SSN record
+#   -> silent: those answers are what the selection asks for ((a) judges the selection itself)
+# the same 12 flagged answers to ordinary (non-placeholder) DQ look-ups on CA -> flagged_records
+@pytest.mark.parametrize("placeholder", [True, False])
+def test_placeholder_selected_answers_are_not_flagged_record_targeting(placeholder: bool) -> None:
+    table: list[tuple] = []
+    for o in range(20):
+        pd = make_agency(ori=f"WA{o:04d}000")
+        table += [s for i in range(100) for s in answered(T0 + i * 300, pd, "CA", i == 0 and o % 4 == 0)]
+    dmv = make_agency(ori="CA0000S2S", category="NJ")
+    for i in range(300):
+        sel = i % 25 == 0  # 12 of 300
+        if placeholder:
+            q = s2s(T0 + H + i * 60, dmv, sel, "CA")
+        else:
+            q = make_query(ts=T0 + H + i * 60, agency=dmv, message_key="DQ", destinations=("CA",))
+        table += [("q", q), ("r", make_response(q, record_flags=("no_ssn",) if sel else ()), q)]
+    table.append(("wm", T0 + DAY))
+    found = [f.group_key for f in flat(drive(build(SensitiveTargeting), table))]
+    assert found == ([] if placeholder else ["flagged_records|CA0000S2S"])
+
+
 def test_unanswered_and_unjoined_responses_do_not_count() -> None:
     pd = make_agency(ori="TX0555000")
     q = make_query(ts=T0, agency=pd, destinations=("CA",))
