@@ -13,7 +13,13 @@ class ConfigError(WatchError):
     def __init__(self, source: str, field: str, message: str) -> None:
         self.source = source
         self.field = field
+        self.message = message
         super().__init__(f"{source}: {field}: {message}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # picklable (an evaluation worker's bad policy reaches the parent as this error, not as a
+        # broken process pool)
+        return type(self), (self.source, self.field, self.message)
 
 
 class DecodeError(WatchError):
@@ -23,6 +29,9 @@ class DecodeError(WatchError):
         self.reason = reason
         self.detail = detail
         super().__init__(f"{reason}: {detail}")
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return type(self), (self.reason, self.detail)
 
 
 class SinkUnavailable(WatchError):

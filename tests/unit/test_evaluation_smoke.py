@@ -4,6 +4,7 @@ report) and reports every detector; it does not assert quality targets (that is 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,18 @@ def test_report_block_is_replaced_and_the_rest_kept(result, tmp_path: Path) -> N
     assert "intro" in text and "## Diagnosis\nkept" in text and "\nold\n" not in text
     assert all(f"| {name} |" in text for name in DETECTORS)
     assert text.count(BEGIN) == 1 and text.count(END) == 1
+
+
+def test_a_bad_policy_in_a_worker_process_is_reported_as_the_policy_error(tmp_path: Path) -> None:
+    """Seeds run in worker processes: the policy error must cross the process boundary intact."""
+    from stream.errors import ConfigError
+
+    shutil.copytree(ROOT / "deploy/policies", tmp_path / "policies")  # the pack's paths are relative
+    bad = tmp_path / "policies/policy.yaml"
+    text = bad.read_text(encoding="utf-8")
+    bad.write_text(text.replace("min_count: 6", "min_count: -6", 1), encoding="utf-8")
+    cfg = EvalConfig(seeds=(1, 2), scale=0.001, duration_s=3_600.0, agencies=18_000,
+                     scenarios=(ROOT / "deploy/scenarios/eval.yaml",), policy=bad)  # fmt: skip
+    with pytest.raises(ConfigError) as err:
+        evaluate(cfg, jobs=2)
+    assert err.value.source.endswith("policy.yaml") and "min_count" in err.value.field
