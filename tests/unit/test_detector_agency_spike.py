@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import random
+import statistics
 
 import pytest
 
@@ -107,7 +108,16 @@ def test_slow_month_over_month_climb_is_found_and_a_flat_twin_is_not() -> None:
     }
     assert all(b.window_end - a.window_end >= 28 * D for a, b in itertools.pairwise(found))
     ev = found[0].evidence
-    assert ev["observed_value"] >= ev["threshold"] >= max(1.6 * ev["baseline"], ev["baseline"] + 8.0)
+    # re-derived from the evidence: the recent median, and the bar from the baseline and the horizon
+    assert ev["observed_value"] == statistics.median(ev["recent_daily_totals"]) >= ev["threshold"]
+    assert ev["threshold"] == max(ev["threshold_ratio"] * max(ev["baseline"], ev["min_base"]),
+                                  ev["baseline"] + ev["min_excess"])  # fmt: skip
+    assert (ev["recent_days"], ev["baseline_days"], ev["threshold_ratio"], ev["min_excess"]) == (
+        28,
+        28,
+        1.6,
+        8.0,
+    )
     assert found[0].window_end <= T0 + days * D and found[0].severity == "high"
 
 
