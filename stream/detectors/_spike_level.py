@@ -96,10 +96,9 @@ def pop_add(det: Any, n_hours: int, day: int, ratio: float, exp: float | None = 
     into the histogram of its expectation's size band."""
     b = min(2000, int(ratio * 20))
     band = pop_band(det, exp) if exp is not None else None
-    for name in (str(n_hours), None if band is None else f"{n_hours}|{band}"):
-        if name is not None:
-            hist = det.pop.setdefault(name, {}).setdefault(day, {})
-            hist[b] = hist.get(b, 0) + 1
+    for name in [str(n_hours)] if band is None else [str(n_hours), f"{n_hours}|{band}"]:
+        hist = det.pop.setdefault(name, {}).setdefault(day, {})
+        hist[b] = hist.get(b, 0) + 1
 
 
 def _merge(days: dict[int, dict[int, int]], lo: int, hi: int) -> dict[int, int]:

@@ -73,7 +73,7 @@ class AgencySpikeParams(Params):
     ramp_horizons: list[tuple[int, int, float] | tuple[int, int, float, int, float]] = Field(
         [(3, 14, 2.5), (7, 28, 2.0), (28, 56, 1.6), (28, 28, 1.6, 56, 8.0)],
         description="(recent days, baseline days, min ratio of medians[, gap days, min rise/day]) for the "
-        "ramp rule; a gap compares the last month with one months before (a slow month-over-month climb).",
+        "ramp rule; with a gap, the baseline ends that many days before the recent window (a slow climb).",
     )
     ramp_min_excess: float = Field(20.0, ge=0, description="Min rise of the daily median, queries/day.")
     ramp_min_base: float = Field(5.0, ge=0, description="Baseline median is taken as at least this.")
