@@ -6,7 +6,9 @@ application, single-record; bulk searches are not possible. So, per ORI per alig
 - `batch_cadence`: at least `min_batch` look-ups with near-constant inter-arrival times (coefficient
   of variation <= `max_cadence_cv`) - a script, not a counter clerk;
 - `volume_spike`: at least `volume_floor` look-ups and `volume_ratio` times the ORI's own mean over its
-  last `history_windows` active windows (needs `min_history` of them).
+  last `history_windows` active windows (needs `min_history` of them). Look-ups selecting on the 99999
+  SSN placeholder are left out of both: a run of them is sensitive_targeting's finding (its
+  `s2s_placeholder` test), and counted here it would raise a second alert for the same campaign.
 One finding per ORI and window listing every reason. Late events whose window closed are dropped.
 """
 
@@ -63,6 +65,8 @@ class S2sMisuse(Detector):
         b = self.groups.add(q.ori, q.ts, q.event_id, {"ori": q.ori})
         if b is not None:
             b.tally("application", "present" if q.has_application else "missing")
+            if q.ssn_placeholder:
+                b.tally("ssn", "placeholder")
             if not q.has_application:
                 b.sample("no_application_ids", q.event_id, self.p.sample_size)
         return ()
@@ -79,7 +83,8 @@ class S2sMisuse(Detector):
         ori = b.attrs["ori"]
         past = self.history.get(ori, [])
         baseline = statistics.fmean(past) if len(past) >= self.p.min_history else None
-        self.history[ori] = [*past, b.count][-self.p.history_windows :]
+        volume = b.count - b.tallies.get("ssn", {}).get("placeholder", 0)
+        self.history[ori] = [*past, volume][-self.p.history_windows :]
         missing = b.tallies.get("application", {}).get("missing", 0)
         cv = cadence_cv(list(b.ids.values())) if b.count >= self.p.min_batch else None
         reasons = []
@@ -88,7 +93,7 @@ class S2sMisuse(Detector):
         if cv is not None and cv <= self.p.max_cadence_cv:
             reasons.append("batch_cadence")
         volume_bar = None if baseline is None else max(self.p.volume_floor, self.p.volume_ratio * baseline)
-        if volume_bar is not None and b.count >= volume_bar:
+        if volume_bar is not None and volume >= volume_bar:
             reasons.append("volume_spike")
         if not reasons:
             return None
@@ -96,7 +101,7 @@ class S2sMisuse(Detector):
         ev.update(
             reasons=reasons, no_application=missing, cadence_cv=cv, max_cadence_cv=self.p.max_cadence_cv,
             min_batch=self.p.min_batch, baseline_mean=baseline, baseline_windows=len(past),
-            volume_bar=volume_bar,
+            volume_bar=volume_bar, volume_count=volume,
         )  # fmt: skip
         title = f"{ori}: {b.count} S2S look-ups not tied to single applications ({', '.join(reasons)})"
         return finding(self.kind, "high", b, title, ev)

@@ -16,10 +16,10 @@ OTHER = make_agency(ori="IDDMV0000", category="SA")
 HUMAN_GAPS = [37, 410, 95, 1210, 12, 300, 66, 845, 150, 23, 510, 71, 240, 19, 660, 130, 88, 47, 380, 9]
 
 
-def s2s(eid: str, ts: float, agency=DMV, app: bool = True):  # type: ignore[no-untyped-def]
+def s2s(eid: str, ts: float, agency=DMV, app: bool = True, placeholder: bool = False):  # type: ignore[no-untyped-def]
     q = make_query(
         event_id=eid, ts=ts, agency=agency, source="s2s", message_key="S2S", destinations=("CA",),
-        search_mode="ssn_last5", has_application=app,
+        search_mode="ssn_last5", has_application=app, ssn_placeholder=placeholder,
     )  # fmt: skip
     return ("q", q)
 
@@ -97,4 +97,18 @@ def test_findings_rederive_from_evidence() -> None:
             assert len(inside) >= ev["min_batch"]
             assert cadence_cv([q.ts for q in inside.values()]) <= ev["max_cadence_cv"]  # type: ignore[operator]
         if "volume_spike" in ev["reasons"]:
-            assert len(inside) >= ev["volume_bar"]
+            counted = sum(not q.ssn_placeholder for q in inside.values())
+            assert ev["volume_count"] == counted >= ev["volume_bar"]
+
+
+# hours 1-3 as in the timeline (ORDMV ~2 an hour); hour 4: 30 irregular look-ups, 24 of them on the
+# 99999 placeholder -> no volume_spike (6 ordinary look-ups; the placeholder run is sensitive_targeting's)
+def test_placeholder_selections_are_not_counted_as_volume() -> None:
+    times = [T0 + 4 * H + 30 + 90 * i + (i * 37) % 50 for i in range(30)]
+    run = [s2s(f"p{i}", t, placeholder=i % 5 != 0) for i, t in enumerate(times)]
+    history = [*HOUR0[1:5], *HISTORY]
+    out = flat(drive(build(S2sMisuse), [*history, ("wm", T0 + H), *run, ("wm", T0 + 5 * H)]))
+    assert [f for f in out if "volume_spike" in f.evidence["reasons"]] == []
+    ordinary = [s2s(f"o{i}", t) for i, t in enumerate(times)]
+    out = flat(drive(build(S2sMisuse), [*history, ("wm", T0 + H), *ordinary, ("wm", T0 + 5 * H)]))
+    assert [f.evidence["reasons"] for f in out] == [["volume_spike"]]
